@@ -1,0 +1,51 @@
+/**
+ * JSON-RPC error responses over HTTP, in the shapes the MCP transports use
+ * (`{ jsonrpc: "2.0", error: { code, message }, id: null }`).
+ */
+export const JsonRpcCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  InternalError: -32603,
+  /** Used by the SDK transports for transport-level rejections (bad session header, 4xx). */
+  ServerError: -32000,
+  /** "Session not found", as the SDK's Streamable HTTP transport answers it. */
+  SessionNotFound: -32001,
+} as const;
+
+export function jsonRpcErrorResponse(
+  status: number,
+  code: number,
+  message: string,
+  options: { data?: unknown; headers?: Record<string, string>; id?: string | number | null } = {},
+): Response {
+  return Response.json(
+    {
+      jsonrpc: '2.0',
+      error: { code, message, ...(options.data === undefined ? {} : { data: options.data }) },
+      id: options.id ?? null,
+    },
+    { status, headers: options.headers },
+  );
+}
+
+/** Thrown by a store when Redis cannot be reached. Mapped to 503 at the HTTP edge. */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(operation: string, cause?: unknown) {
+    super(`The session store (Redis) is unreachable during ${operation}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export function storeUnavailableResponse(): Response {
+  return jsonRpcErrorResponse(
+    503,
+    JsonRpcCode.InternalError,
+    'Service unavailable: the session store (Redis) is unreachable. Retry shortly.',
+    { data: { reason: 'store_unavailable' }, headers: { 'retry-after': '2' } },
+  );
+}
+
+export function sessionNotFoundResponse(): Response {
+  return jsonRpcErrorResponse(404, JsonRpcCode.SessionNotFound, 'Session not found');
+}

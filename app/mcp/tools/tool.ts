@@ -1,0 +1,43 @@
+import type { CallToolResult, InputRequiredResult, ServerContext } from '@modelcontextprotocol/server';
+import type { z } from 'zod';
+import type { MemoryScope, MemoryStore } from '../../store/types.js';
+
+/** Which MCP era an instance serves: `modern` is 2026-07-28, `legacy` the 2025 and 2024 eras. */
+export type Era = 'modern' | 'legacy';
+
+/** What a tool may use besides its arguments and the SDK's request context. */
+export interface ToolEnv {
+  nodeId: string;
+  era: Era;
+  /** The HTTP transport the call arrived on. */
+  transport: 'streamable-http' | 'sse';
+  protocolVersion(): string | undefined;
+  memory: MemoryStore;
+  /** Per session in the 2025 era, per principal in 2026 (which has no sessions). */
+  memoryScope(ctx: ServerContext): MemoryScope;
+}
+
+export type ToolResult = CallToolResult | InputRequiredResult;
+
+/** A tool, defined once for every era. One file per tool under app/mcp/tools/. */
+export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: Input;
+  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean };
+  run(args: z.infer<Input>, ctx: ServerContext, env: ToolEnv): Promise<ToolResult>;
+}
+
+/** Keeps the argument type of `run` tied to the schema, then erases it for the tool list. */
+export function defineTool<Input extends z.ZodObject>(tool: ToolDefinition<Input>): ToolDefinition {
+  return tool as unknown as ToolDefinition;
+}
+
+export function textResult(text: string, structuredContent?: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text }], ...(structuredContent ? { structuredContent } : {}) };
+}
+
+export function errorResult(text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true };
+}

@@ -1,0 +1,241 @@
+import {
+  type AuthInfo,
+  isInitializeRequest,
+  type McpServer,
+  WebStandardStreamableHTTPServerTransport,
+} from '@modelcontextprotocol/server';
+import { LRUCache } from 'lru-cache';
+import { JsonRpcCode, jsonRpcErrorResponse, sessionNotFoundResponse } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { principalOf } from '../mcp/principal.js';
+import type { ServerFactory } from '../mcp/server-factory.js';
+import type { Metrics } from '../metrics.js';
+import type { SessionRecord, SessionStore } from '../store/types.js';
+import { isWellFormedSessionId, newSessionId } from './session-id.js';
+
+/** A session this node holds a transport for. Only this node's streams live here. */
+interface LiveSession {
+  server: McpServer;
+  transport: WebStandardStreamableHTTPServerTransport;
+}
+
+export interface HandleOptions {
+  parsedBody?: unknown;
+  authInfo?: AuthInfo;
+}
+
+export interface StreamableSessionManagerOptions {
+  store: SessionStore;
+  createServer: ServerFactory;
+  metrics: Metrics;
+  logger: Logger;
+  /** How many live transports to keep; the least recently used beyond this are closed. */
+  cacheMax: number;
+  /** A local transport idle this long is closed; it matches the session TTL. */
+  idleMs: number;
+  heartbeatMs: number;
+}
+
+/** Marks the replayed initialize, so that the node never mistakes it for a client's. */
+const RESTORE_REQUEST_ID = 'mcp-fleet-restore';
+
+/**
+ * Serves the 2025-era Streamable HTTP transport on any node.
+ *
+ * The session record lives in the shared store; the transport and server are a local cache of
+ * it. Every request re-checks the record (and slides its TTL) in one round trip, so a session
+ * deleted or expired anywhere is gone everywhere. A node that has no transport for a live session
+ * builds one by replaying the stored `initialize` through the public transport API.
+ */
+export class StreamableSessionManager {
+  private readonly live: LRUCache<string, LiveSession>;
+  private readonly restoring = new Map<string, Promise<LiveSession>>();
+
+  constructor(private readonly options: StreamableSessionManagerOptions) {
+    this.live = new LRUCache<string, LiveSession>({
+      max: options.cacheMax,
+      ttl: options.idleMs,
+      updateAgeOnGet: true,
+      ttlAutopurge: true,
+      dispose: (session, id) => {
+        options.metrics.activeSessions.set(this.live.size);
+        session.server.close().catch((err: Error) => {
+          options.logger.warn({ sessionId: id, err: err.message }, 'closing an evicted session failed');
+        });
+      },
+    });
+  }
+
+  get activeSessions(): number {
+    return this.live.size;
+  }
+
+  async handle(request: Request, options: HandleOptions): Promise<Response> {
+    const sessionId = request.headers.get('mcp-session-id');
+    if (sessionId === null) {
+      if (request.method === 'POST' && isInitializeRequest(options.parsedBody)) {
+        return this.startSession(request, options);
+      }
+      return jsonRpcErrorResponse(
+        400,
+        JsonRpcCode.ServerError,
+        'Bad Request: Mcp-Session-Id header is required',
+      );
+    }
+    if (!isWellFormedSessionId(sessionId)) return sessionNotFoundResponse();
+
+    const record = await this.options.store.touch(sessionId);
+    if (record === null || record.principal !== principalOf(options.authInfo)) {
+      // Expired, deleted elsewhere, or presented by someone else: the same answer for each.
+      if (record === null) this.live.delete(sessionId);
+      return sessionNotFoundResponse();
+    }
+    if (request.method === 'DELETE') {
+      await this.options.store.remove(sessionId);
+      this.live.delete(sessionId);
+      this.options.logger.info({ sessionId }, 'session ended by client');
+      return new Response(null, { status: 200 });
+    }
+    const session = this.live.get(sessionId) ?? (await this.restore(record, options.authInfo));
+    return session.transport.handleRequest(request, options);
+  }
+
+  /** Closes every local transport (and so every open stream). Records stay in the store. */
+  async closeAll(): Promise<void> {
+    const sessions = [...this.live.values()];
+    this.live.clear();
+    await Promise.allSettled(sessions.map((s) => s.server.close()));
+  }
+
+  private async startSession(request: Request, options: HandleOptions): Promise<Response> {
+    const sessionId = newSessionId();
+    const principal = principalOf(options.authInfo);
+    const initializeParams = (options.parsedBody as { params: Record<string, unknown> }).params;
+    const session = await this.connect(sessionId, options.authInfo, async () => {
+      const now = Date.now();
+      await this.options.store.create({
+        id: sessionId,
+        initializeParams,
+        protocolVersion: '',
+        principal,
+        createdAt: now,
+        lastSeen: now,
+      });
+    });
+    let response: Response;
+    try {
+      response = await session.transport.handleRequest(request, options);
+    } catch (err) {
+      await session.server.close();
+      throw err;
+    }
+    if (session.transport.sessionId === undefined) {
+      // The transport refused the initialize (bad Accept, bad content type): no session exists.
+      await session.server.close();
+      return response;
+    }
+    this.remember(sessionId, session);
+    this.options.logger.info({ sessionId, principal }, 'session created');
+    return response;
+  }
+
+  /** Concurrent restores of one id share one promise, so a burst builds one transport. */
+  private restore(record: SessionRecord, authInfo: AuthInfo | undefined): Promise<LiveSession> {
+    const pending = this.restoring.get(record.id);
+    if (pending) return pending;
+    const started = performance.now();
+    const restoring = this.replayInitialize(record, authInfo)
+      .then((session) => {
+        this.remember(record.id, session);
+        this.options.metrics.sessionRestores.inc({ outcome: 'ok' });
+        this.options.logger.info(
+          { sessionId: record.id, durationMs: Math.round((performance.now() - started) * 10) / 10 },
+          'session restored from the store',
+        );
+        return session;
+      })
+      .catch((err: unknown) => {
+        this.options.metrics.sessionRestores.inc({ outcome: 'error' });
+        throw err;
+      })
+      .finally(() => this.restoring.delete(record.id));
+    this.restoring.set(record.id, restoring);
+    return restoring;
+  }
+
+  /**
+   * Rebuilds a session through the public API: a fresh transport that mints the same id, a fresh
+   * server, then the stored `initialize` and `notifications/initialized`. Replaying restores the
+   * client's capabilities too, which elicitation and sampling depend on.
+   */
+  private async replayInitialize(
+    record: SessionRecord,
+    authInfo: AuthInfo | undefined,
+  ): Promise<LiveSession> {
+    const session = await this.connect(record.id, authInfo);
+    try {
+      const init = await session.transport.handleRequest(
+        replayRequest({
+          jsonrpc: '2.0',
+          id: RESTORE_REQUEST_ID,
+          method: 'initialize',
+          params: record.initializeParams,
+        }),
+        { authInfo },
+      );
+      await init.text();
+      if (!init.ok) throw new Error(`replaying initialize answered ${init.status}`);
+      const initialized = await session.transport.handleRequest(
+        replayRequest({ jsonrpc: '2.0', method: 'notifications/initialized' }, record.id),
+        { authInfo },
+      );
+      await initialized.text();
+      return session;
+    } catch (err) {
+      await session.server.close();
+      throw err;
+    }
+  }
+
+  private async connect(
+    sessionId: string,
+    authInfo: AuthInfo | undefined,
+    onCreated?: () => Promise<void>,
+  ): Promise<LiveSession> {
+    const server = this.options.createServer({ era: 'legacy', authInfo, transport: 'streamable-http' });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => sessionId,
+      keepAliveMs: this.options.heartbeatMs,
+      ...(onCreated ? { onsessioninitialized: onCreated } : {}),
+    });
+    server.server.oninitialized = () => {
+      const version = server.server.getNegotiatedProtocolVersion();
+      if (onCreated && version) {
+        this.options.store.setProtocolVersion(sessionId, version).catch((err: Error) => {
+          this.options.logger.warn({ sessionId, err: err.message }, 'could not record the protocol version');
+        });
+      }
+    };
+    await server.connect(transport);
+    return { server, transport };
+  }
+
+  private remember(sessionId: string, session: LiveSession): void {
+    this.live.set(sessionId, session);
+    this.options.metrics.activeSessions.set(this.live.size);
+  }
+}
+
+function replayRequest(message: Record<string, unknown>, sessionId?: string): Request {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+  };
+  if (sessionId) headers['mcp-session-id'] = sessionId;
+  // The URL is never fetched; the transport only reads the method, headers and body.
+  return new Request('http://mcp-fleet.internal/mcp', {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(message),
+  });
+}

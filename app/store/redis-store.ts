@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { StoreUnavailableError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { Keys } from './keys.js';
+import {
+  type FleetStore,
+  type MemoryScope,
+  type MemoryStore,
+  PRINCIPAL_MEMORY_TTL_SECONDS,
+  type SessionRecord,
+  type SessionStore,
+} from './types.js';
+
+/** Lua scripts live in ./lua, named verb-KEYCOUNT.lua, and are loaded once per connection. */
+const SCRIPTS = {
+  touchSession: 'touch-session-2.lua',
+  createSession: 'create-session-1.lua',
+  updateSession: 'update-session-1.lua',
+  rememberInSession: 'remember-in-session-2.lua',
+  rememberForPrincipal: 'remember-for-principal-1.lua',
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+function defineScripts(redis: Redis): Record<ScriptName, ScriptCall> {
+  const calls = {} as Record<ScriptName, ScriptCall>;
+  for (const [name, file] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
+    const numberOfKeys = Number(/-(\d+)\.lua$/.exec(file)?.[1]);
+    const lua = readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
+    redis.defineCommand(name, { numberOfKeys, lua });
+    calls[name] = (...args) => (redis as unknown as Record<ScriptName, ScriptCall>)[name](...args);
+  }
+  return calls;
+}
+
+/** A Redis reply error (a bug in a script or a wrong key type) is not an outage; everything else is. */
+function isReplyError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError';
+}
+
+export function createRedisStore(deps: {
+  redis: Redis;
+  keys: Keys;
+  sessionTtlSeconds: number;
+  metrics: Metrics;
+  onClose?: () => Promise<void>;
+}): FleetStore {
+  const { redis, keys, sessionTtlSeconds, metrics } = deps;
+  const scripts = defineScripts(redis);
+
+  async function timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const end = metrics.storeCommandDuration.startTimer({ operation });
+    try {
+      const result = await run();
+      end({ outcome: 'ok' });
+      return result;
+    } catch (err) {
+      end({ outcome: 'error' });
+      if (isReplyError(err)) throw err;
+      throw new StoreUnavailableError(operation, err);
+    }
+  }
+
+  const sessions: SessionStore = {
+    create: (record) =>
+      timed('session.create', async () => {
+        await scripts.createSession(keys.session(record.id), sessionTtlSeconds, ...encodeRecord(record));
+      }),
+    touch: (id) =>
+      timed('session.touch', async () => {
+        const flat = (await scripts.touchSession(
+          keys.session(id),
+          keys.sessionMemory(id),
+          sessionTtlSeconds,
+          Date.now(),
+        )) as string[] | null;
+        return flat ? decodeRecord(id, flat) : null;
+      }),
+    setProtocolVersion: (id, protocolVersion) =>
+      timed('session.update', async () => {
+        await scripts.updateSession(keys.session(id), 'protocolVersion', protocolVersion);
+      }),
+    remove: (id) =>
+      timed('session.remove', async () => (await redis.del(keys.session(id), keys.sessionMemory(id))) > 0),
+  };
+
+  const memory: MemoryStore = {
+    remember: (scope, key, value) =>
+      timed('memory.remember', async () => {
+        if (scope.kind === 'session') {
+          const written = await scripts.rememberInSession(
+            keys.session(scope.sessionId),
+            keys.sessionMemory(scope.sessionId),
+            key,
+            value,
+          );
+          return written === 1;
+        }
+        await scripts.rememberForPrincipal(
+          keys.principalMemory(scope.principal),
+          key,
+          value,
+          PRINCIPAL_MEMORY_TTL_SECONDS,
+        );
+        return true;
+      }),
+    recall: (scope, key) => timed('memory.recall', () => redis.hget(memoryKey(keys, scope), key)),
+  };
+
+  return {
+    mode: 'redis',
+    sessions,
+    memory,
+    isAvailable: () => redis.status === 'ready',
+    ping: () =>
+      timed('ping', async () => {
+        const started = performance.now();
+        await redis.ping();
+        return performance.now() - started;
+      }),
+    close: async () => {
+      await deps.onClose?.();
+    },
+  };
+}
+
+function memoryKey(keys: Keys, scope: MemoryScope): string {
+  return scope.kind === 'session'
+    ? keys.sessionMemory(scope.sessionId)
+    : keys.principalMemory(scope.principal);
+}
+
+function encodeRecord(record: SessionRecord): string[] {
+  return [
+    'initializeParams',
+    JSON.stringify(record.initializeParams),
+    'protocolVersion',
+    record.protocolVersion,
+    'principal',
+    record.principal,
+    'createdAt',
+    String(record.createdAt),
+    'lastSeen',
+    String(record.lastSeen),
+  ];
+}
+
+function decodeRecord(id: string, flat: string[]): SessionRecord {
+  const fields = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), String(flat[i + 1]));
+  return {
+    id,
+    initializeParams: JSON.parse(fields.get('initializeParams') ?? '{}') as Record<string, unknown>,
+    protocolVersion: fields.get('protocolVersion') ?? '',
+    principal: fields.get('principal') ?? '',
+    createdAt: Number(fields.get('createdAt') ?? 0),
+    lastSeen: Number(fields.get('lastSeen') ?? 0),
+  };
+}

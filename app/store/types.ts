@@ -1,0 +1,52 @@
+/**
+ * The serializable session record: everything any node needs to rebuild a 2025-era session.
+ * Live streams are not here; they belong to whichever node holds them.
+ */
+export interface SessionRecord {
+  id: string;
+  /** The client's original `initialize` params, replayed verbatim on restore. */
+  initializeParams: Record<string, unknown>;
+  /** The negotiated protocol version; empty until the client's `notifications/initialized`. */
+  protocolVersion: string;
+  /** Who created the session. A request from anyone else gets 404, as for an unknown id. */
+  principal: string;
+  createdAt: number;
+  lastSeen: number;
+}
+
+export interface SessionStore {
+  create(record: SessionRecord): Promise<void>;
+  /**
+   * Re-checks the record and slides its TTL in one round trip. Returns null when the session has
+   * expired or was deleted, on any node.
+   */
+  touch(id: string): Promise<SessionRecord | null>;
+  /** Sets the negotiated version, only if the session still exists (never resurrects an expired key). */
+  setProtocolVersion(id: string, protocolVersion: string): Promise<void>;
+  /** Ends the session cluster-wide. Returns false when it did not exist. */
+  remove(id: string): Promise<boolean>;
+}
+
+/** Where `remember`/`recall` keep values: per session (2025 era) or per principal (2026). */
+export type MemoryScope = { kind: 'session'; sessionId: string } | { kind: 'principal'; principal: string };
+
+export interface MemoryStore {
+  /** Returns false when the scope is a session that no longer exists. */
+  remember(scope: MemoryScope, key: string, value: string): Promise<boolean>;
+  recall(scope: MemoryScope, key: string): Promise<string | null>;
+}
+
+/** The state a node shares with its peers: Redis in a cluster, process memory in the embedded mode. */
+export interface FleetStore {
+  readonly mode: 'redis' | 'embedded';
+  readonly sessions: SessionStore;
+  readonly memory: MemoryStore;
+  /** Synchronous and cheap: false while the connection is down, so requests can fail fast. */
+  isAvailable(): boolean;
+  /** Round-trip latency in milliseconds; throws StoreUnavailableError when unreachable. */
+  ping(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** How long a principal's 2026-era memory lives after its last write. */
+export const PRINCIPAL_MEMORY_TTL_SECONDS = 30 * 24 * 3600;

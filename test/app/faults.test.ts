@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AppNode, clusterEnv, safeJson, startAppNode } from '../helpers/app-node.js';
+import { connectLegacyClient, connectModernClient, textOf } from '../helpers/clients.js';
+import { waitFor } from '../helpers/ports.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+
+describe('faults: Redis outage, session expiry, drain', () => {
+  let redis: TestRedis;
+  const started: AppNode[] = [];
+  const node = async (nodeId: string, extra: Record<string, string> = {}) => {
+    const n = await startAppNode({ nodeId, env: clusterEnv(redis.url, extra) });
+    started.push(n);
+    return n;
+  };
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((n) => n.stop()));
+    await redis.close();
+  });
+
+  it('answers 503 fast while Redis is down, then recovers by itself when it is back', async () => {
+    const a = await node('outage-a');
+    let target = a.url;
+    const modern = await connectModernClient(() => target);
+    expect(textOf(await modern.client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe(
+      'before',
+    );
+
+    await redis.stop();
+    await waitFor('/ready to turn 503', async () => (await fetch(new URL('/ready', a.url))).status === 503);
+    const ready = await (await fetch(new URL('/ready', a.url))).json();
+    expect(ready).toMatchObject({ ready: false, reason: 'redis unreachable' });
+    const health = await fetch(new URL('/health', a.url));
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: 'unhealthy', checks: { redis: { status: 'down' } } });
+
+    const startedAt = performance.now();
+    const during = await fetch(new URL('/mcp', a.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
+    });
+    expect(performance.now() - startedAt).toBeLessThan(1000);
+    expect(during.status).toBe(503);
+    expect(during.headers.get('retry-after')).toBe('2');
+    expect(await during.json()).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32603, data: { reason: 'store_unavailable' } },
+    });
+    await expect(modern.client.callTool({ name: 'echo', arguments: { text: 'down' } })).rejects.toThrow();
+    expect(a.process.exitCode).toBeNull();
+
+    await redis.start();
+    await waitFor(
+      '/ready to turn 200',
+      async () => (await fetch(new URL('/ready', a.url))).status === 200,
+      20_000,
+    );
+    expect(textOf(await modern.client.callTool({ name: 'echo', arguments: { text: 'after' } }))).toBe(
+      'after',
+    );
+    const legacy = await connectLegacyClient(() => target);
+    expect(textOf(await legacy.client.callTool({ name: 'echo', arguments: { text: 'new session' } }))).toBe(
+      'new session',
+    );
+    target = a.url;
+    await Promise.all([modern.client.close(), legacy.client.close()]);
+  });
+
+  it('answers 404 on every node once the session TTL has passed without a request', async () => {
+    const a = await node('ttl-a', { SESSION_TTL_SECONDS: '2' });
+    const b = await node('ttl-b', { SESSION_TTL_SECONDS: '2' });
+    const { client, sessionId } = await connectLegacyClient(() => a.url);
+    await client.callTool({ name: 'echo', arguments: { text: 'x' } });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    for (const n of [a, b]) {
+      const response = await fetch(new URL('/mcp', n.url), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': sessionId()!,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+      });
+      expect(response.status).toBe(404);
+    }
+  });
+
+  it('drains on SIGTERM: the call in flight completes, then the process exits 0', async () => {
+    const a = await node('drain-a', { SHUTDOWN_GRACE_SECONDS: '15' });
+    const { client } = await connectLegacyClient(() => a.url);
+    const progress: number[] = [];
+    const call = client.callTool({ name: 'countdown', arguments: { seconds: 3 } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
+    await waitFor('the first progress notification', () => progress.length > 0);
+    a.kill('SIGTERM');
+    await waitFor('the node to log that it drains', () =>
+      a.logs.some((l) => safeJson(l)?.msg === 'draining'),
+    );
+    // New connections are refused while the call in flight carries on.
+    await expect(fetch(new URL('/health', a.url))).rejects.toThrow();
+    expect(textOf(await call)).toBe('Counted down 3 s.');
+    expect(progress).toEqual([1, 2, 3]);
+    expect(await a.exited).toBe(0);
+    const drainLine = a.logs.map((l) => safeJson(l)).find((l) => l?.msg === 'draining');
+    expect(drainLine).toMatchObject({ reason: 'SIGTERM', inFlight: 1 });
+    expect(a.logs.some((l) => safeJson(l)?.msg === 'drained')).toBe(true);
+  });
+});

@@ -1,0 +1,92 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './ports.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A real app node, run as a child process exactly as `npm start` runs it, but from source. */
+export interface AppNode {
+  url: string;
+  nodeId: string;
+  process: ChildProcess;
+  logs: string[];
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  exited: Promise<number | NodeJS.Signals>;
+  kill(signal?: NodeJS.Signals): void;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string | undefined>;
+  nodeId?: string;
+}
+
+export function spawnApp(env: Record<string, string | undefined>): { child: ChildProcess; logs: string[] } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) logs.push(line);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return { child, logs };
+}
+
+export async function startAppNode(options: StartOptions = {}): Promise<AppNode> {
+  const nodeId = options.nodeId ?? `node-${Math.random().toString(36).slice(2, 8)}`;
+  const { child, logs } = spawnApp({ NODE_ID: nodeId, ...options.env });
+  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  let early: number | NodeJS.Signals | undefined;
+  void exited.then((code) => {
+    early = code;
+  });
+  const url = await waitFor(
+    `node ${nodeId} to listen`,
+    () => {
+      if (early !== undefined) throw new Error(`node ${nodeId} exited with ${early}:\n${logs.join('\n')}`);
+      for (const line of logs) {
+        const parsed = safeJson(line);
+        if (parsed?.msg === 'listening') return parsed.url as string;
+      }
+      return undefined;
+    },
+    30_000,
+  );
+  return {
+    url,
+    nodeId,
+    process: child,
+    logs,
+    exited,
+    kill: (signal = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+export function safeJson(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A state key every node of a test cluster shares, as MCP_STATE_KEY must be in production. */
+export const TEST_STATE_KEY = 'test-state-key-0123456789abcdef0123456789abcdef';
+
+export function clusterEnv(redisUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { REDIS_URL: redisUrl, MCP_STATE_KEY: TEST_STATE_KEY, REDIS_KEY_PREFIX: 'test:', ...extra };
+}
