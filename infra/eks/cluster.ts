@@ -1,0 +1,200 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { StackConfig } from '../config.js';
+
+export interface EksClusterArgs {
+  /** The cluster's name in AWS (fixed, so the control-plane log group can be created first). */
+  clusterName: string;
+  /** EKS settings from the stack's `eks` key. */
+  eks: StackConfig['eks'];
+  /** Node architecture; must match the image platform. */
+  architecture: 'x86_64' | 'arm64';
+  /** Private subnets for nodes and the control plane's network interfaces. */
+  subnetIds: pulumi.Input<string>[];
+  logRetentionDays: number;
+  deletionProtection: boolean;
+  tags: Record<string, string>;
+}
+
+const MANAGED = 'arn:aws:iam::aws:policy';
+/** Every control-plane log type: API calls and audit trails are what an incident review needs. */
+export const CONTROL_PLANE_LOGS = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'];
+
+/**
+ * An EKS cluster from plain aws resources: API-only authentication with explicit access entries,
+ * KMS envelope encryption of Secrets, every control-plane log, and compute from either an AL2023
+ * managed node group or EKS Auto Mode.
+ */
+export class EksCluster extends pulumi.ComponentResource {
+  readonly cluster: aws.eks.Cluster;
+  /** The security group EKS gives nodes and pods; Redis admits it. */
+  readonly clusterSecurityGroupId: pulumi.Output<string>;
+  /** What Kubernetes resources must wait for: nodes to schedule onto. */
+  readonly compute: pulumi.Resource[];
+
+  constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('mcp-fleet:eks:EksCluster', name, {}, opts);
+    const built = buildCluster(this, name, args);
+    this.cluster = built.cluster;
+    this.clusterSecurityGroupId = built.cluster.vpcConfig.clusterSecurityGroupId;
+    this.compute = built.compute;
+    this.registerOutputs({ clusterName: built.cluster.name });
+  }
+}
+
+function role(
+  parent: pulumi.Resource,
+  name: string,
+  service: string,
+  policies: string[],
+  tags: Record<string, string>,
+) {
+  const created = new aws.iam.Role(
+    name,
+    {
+      assumeRolePolicy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: service }, Action: ['sts:AssumeRole', 'sts:TagSession'] },
+        ],
+      }),
+      tags,
+    },
+    { parent },
+  );
+  const attachments = policies.map(
+    (policy) =>
+      new aws.iam.RolePolicyAttachment(
+        `${name}-${policy.split('/').pop()}`,
+        { role: created.name, policyArn: policy },
+        { parent },
+      ),
+  );
+  return { role: created, attachments };
+}
+
+function buildCluster(parent: pulumi.Resource, name: string, args: EksClusterArgs) {
+  const auto = args.eks.compute === 'auto';
+  const clusterRole = role(
+    parent,
+    `${name}-cluster-role`,
+    'eks.amazonaws.com',
+    [
+      `${MANAGED}/AmazonEKSClusterPolicy`,
+      ...(auto
+        ? [
+            `${MANAGED}/AmazonEKSComputePolicy`,
+            `${MANAGED}/AmazonEKSBlockStoragePolicy`,
+            `${MANAGED}/AmazonEKSLoadBalancingPolicy`,
+            `${MANAGED}/AmazonEKSNetworkingPolicy`,
+          ]
+        : []),
+    ],
+    args.tags,
+  );
+  const nodeRole = role(
+    parent,
+    `${name}-node-role`,
+    'ec2.amazonaws.com',
+    auto
+      ? [`${MANAGED}/AmazonEKSWorkerNodeMinimalPolicy`, `${MANAGED}/AmazonEC2ContainerRegistryPullOnly`]
+      : [
+          `${MANAGED}/AmazonEKSWorkerNodePolicy`,
+          `${MANAGED}/AmazonEC2ContainerRegistryPullOnly`,
+          `${MANAGED}/AmazonEKS_CNI_Policy`,
+        ],
+    args.tags,
+  );
+  const secretsKey = new aws.kms.Key(
+    `${name}-secrets-key`,
+    {
+      description: `Envelope encryption of Kubernetes Secrets in ${args.clusterName}`,
+      enableKeyRotation: true,
+      deletionWindowInDays: args.deletionProtection ? 30 : 7,
+      tags: args.tags,
+    },
+    { parent },
+  );
+  // EKS writes to this group; creating it first is the only way to give it a retention.
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${name}-control-plane`,
+    { name: `/aws/eks/${args.clusterName}/cluster`, retentionInDays: args.logRetentionDays, tags: args.tags },
+    { parent },
+  );
+  const { endpoint } = args.eks;
+  const cluster = new aws.eks.Cluster(
+    `${name}-cluster`,
+    {
+      name: args.clusterName,
+      version: args.eks.version,
+      roleArn: clusterRole.role.arn,
+      accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: false },
+      enabledClusterLogTypes: CONTROL_PLANE_LOGS,
+      encryptionConfig: { provider: { keyArn: secretsKey.arn }, resources: ['secrets'] },
+      vpcConfig: {
+        subnetIds: args.subnetIds,
+        endpointPrivateAccess: true,
+        endpointPublicAccess: endpoint.publicAccess,
+        publicAccessCidrs: endpoint.publicAccess ? endpoint.publicAccessCidrs : undefined,
+      },
+      deletionProtection: args.deletionProtection,
+      ...(auto
+        ? {
+            bootstrapSelfManagedAddons: false,
+            computeConfig: {
+              enabled: true,
+              nodePools: ['general-purpose', 'system'],
+              nodeRoleArn: nodeRole.role.arn,
+            },
+            kubernetesNetworkConfig: { elasticLoadBalancing: { enabled: true } },
+            storageConfig: { blockStorage: { enabled: true } },
+          }
+        : {}),
+      tags: args.tags,
+    },
+    { parent, dependsOn: [logGroup, ...clusterRole.attachments] },
+  );
+
+  const principals = [
+    ...args.eks.adminRoleArns.map((arn, index) => ({ arn, label: `admin-${index}` })),
+    ...args.eks.ciRoleArns.map((arn, index) => ({ arn, label: `ci-${index}` })),
+  ];
+  for (const principal of principals) {
+    const entry = new aws.eks.AccessEntry(
+      `${name}-${principal.label}`,
+      { clusterName: cluster.name, principalArn: principal.arn, type: 'STANDARD', tags: args.tags },
+      { parent },
+    );
+    // CI runs `pulumi up`, which installs CRDs and namespaces: it needs cluster admin like humans do.
+    new aws.eks.AccessPolicyAssociation(
+      `${name}-${principal.label}`,
+      {
+        clusterName: cluster.name,
+        principalArn: principal.arn,
+        policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy',
+        accessScope: { type: 'cluster' },
+      },
+      { parent, dependsOn: [entry] },
+    );
+  }
+
+  if (auto) return { cluster, compute: [cluster] };
+  const { nodeGroup } = args.eks;
+  const nodes = new aws.eks.NodeGroup(
+    `${name}-nodes`,
+    {
+      clusterName: cluster.name,
+      nodeRoleArn: nodeRole.role.arn,
+      subnetIds: args.subnetIds,
+      amiType: args.architecture === 'arm64' ? 'AL2023_ARM_64_STANDARD' : 'AL2023_x86_64_STANDARD',
+      instanceTypes: nodeGroup.instanceTypes,
+      capacityType: nodeGroup.capacityType,
+      scalingConfig: { minSize: nodeGroup.min, desiredSize: nodeGroup.desired, maxSize: nodeGroup.max },
+      updateConfig: { maxUnavailable: 1 },
+      tags: args.tags,
+    },
+    // The cluster autoscaler (or a human) owns the desired size after creation.
+    { parent, dependsOn: nodeRole.attachments, ignoreChanges: ['scalingConfig.desiredSize'] },
+  );
+  return { cluster, compute: [nodes] };
+}

@@ -1,0 +1,86 @@
+import * as pulumi from '@pulumi/pulumi';
+import type { StackConfig } from '../config.js';
+import { Network } from './network.js';
+import { Redis } from './redis.js';
+import { Registry } from './registry.js';
+import { AppSecrets, type SecretEnv } from './secrets.js';
+
+export interface FoundationArgs {
+  /** VPC layout and NAT policy. */
+  vpc: StackConfig['vpc'];
+  /** The shared ElastiCache replication group. */
+  redis: StackConfig['redis'];
+  /** How the app image is built. */
+  image: StackConfig['image'];
+  /** Whether any server is `build: app`, i.e. whether an image must be built and pushed. */
+  buildApp: boolean;
+  /** Whether any server uses Redis; otherwise no replication group is created. */
+  needsRedis: boolean;
+  /** server name → secret name → value, from the secure `serverSecrets` key. */
+  serverSecrets: Record<string, Record<string, pulumi.Input<string>>>;
+  /** Production: final Redis snapshot, recoverable secrets, ECR repo kept with its images. */
+  deletionProtection: boolean;
+  /** Tags applied to every AWS resource. */
+  tags: Record<string, string>;
+}
+
+/** Everything both platforms share: network, registry and app image, Redis, and secrets. */
+export class Foundation extends pulumi.ComponentResource {
+  readonly network: Network;
+  readonly registry: Registry;
+  readonly redis: Redis | undefined;
+  readonly secrets: AppSecrets;
+
+  constructor(name: string, args: FoundationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('mcp-fleet:foundation:Foundation', name, {}, opts);
+    const childOpts = { parent: this };
+    this.network = new Network(name, { ...args.vpc, tags: args.tags }, childOpts);
+    this.registry = new Registry(
+      name,
+      {
+        buildApp: args.buildApp,
+        buildOnPreview: args.image.buildOnPreview,
+        platform: args.image.platform,
+        deletionProtection: args.deletionProtection,
+        tags: args.tags,
+      },
+      childOpts,
+    );
+    this.redis = args.needsRedis
+      ? new Redis(
+          `${name}-redis`,
+          {
+            ...args.redis,
+            deletionProtection: args.deletionProtection,
+            vpcId: this.network.vpcId,
+            subnetIds: this.network.privateSubnetIds,
+            tags: args.tags,
+          },
+          childOpts,
+        )
+      : undefined;
+    this.secrets = new AppSecrets(
+      name,
+      { serverSecrets: args.serverSecrets, deletionProtection: args.deletionProtection, tags: args.tags },
+      childOpts,
+    );
+    this.registerOutputs({ vpcId: this.network.vpcId, redisEndpoint: this.redis?.endpoint });
+  }
+
+  /** The secrets one server receives: REDIS_URL and MCP_STATE_KEY when it uses Redis, plus its own. */
+  secretsFor(server: string, usesRedis: boolean): SecretEnv[] {
+    const shared: SecretEnv[] = [];
+    if (usesRedis && this.redis) {
+      shared.push(
+        {
+          name: 'REDIS_URL',
+          secretArn: this.redis.secretArn,
+          jsonKey: 'REDIS_URL',
+          value: this.redis.url,
+        },
+        this.secrets.stateKey,
+      );
+    }
+    return [...shared, ...(this.secrets.serverSecrets[server] ?? [])];
+  }
+}

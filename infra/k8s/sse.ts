@@ -1,0 +1,25 @@
+/**
+ * The one place that says how each nginx controller keeps SSE streams alive: no response buffering
+ * (events must leave as they are written) and hour-long proxy timeouts (the default 60 s would cut
+ * every idle stream). The app's 15 s heartbeats keep streams under every idle timeout in between.
+ */
+export type IngressController = 'f5-nginx' | 'ingress-nginx';
+
+export const SSE_ANNOTATIONS: Record<IngressController, Record<string, string>> = {
+  // F5 NGINX Ingress Controller (maintained; the default).
+  'f5-nginx': {
+    'nginx.org/proxy-buffering': 'false',
+    'nginx.org/proxy-read-timeout': '3600s',
+    'nginx.org/proxy-send-timeout': '3600s',
+  },
+  // Community ingress-nginx (retired March 2026), for clusters that still run it.
+  'ingress-nginx': {
+    'nginx.ingress.kubernetes.io/proxy-buffering': 'off',
+    'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
+    'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
+    'nginx.ingress.kubernetes.io/proxy-http-version': '1.1',
+  },
+};
+
+/** The IngressClass both charts are installed with. */
+export const INGRESS_CLASS = 'nginx';

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../infra/config.js';
+import { readStackConfig } from './harness.js';
+
+/** Stack config is checked before any resource exists; each class of mistake names its key. */
+
+const staging = () => readStackConfig('staging');
+
+function problemsOf(raw: Record<string, unknown>): string {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+function withApp(patch: Record<string, unknown>, platform = 'ecs'): Record<string, unknown> {
+  const raw = staging();
+  const servers = raw.servers as Record<string, Record<string, unknown>>;
+  return { ...raw, platform, servers: { ...servers, app: { ...servers.app, ...patch } } };
+}
+
+describe('stack config', () => {
+  it.each(['staging', 'production'] as const)('accepts the %s stack file on both platforms', (stack) => {
+    for (const platform of ['ecs', 'eks']) {
+      const config = parseConfig({ ...readStackConfig(stack), platform });
+      expect(config.platform).toBe(platform);
+      expect(config.servers.app?.redis).toBe(true);
+      expect(config.servers.everything?.image).toBe('docker.io/mcp/everything:latest');
+    }
+  });
+
+  it('fills Helm-like defaults for a minimal server', () => {
+    const config = parseConfig({ platform: 'ecs', servers: { app: { build: 'app' } } });
+    expect(config.servers.app).toMatchObject({
+      port: 3000,
+      drainSeconds: 25,
+      probes: {
+        liveness: { path: '/health' },
+        readiness: { path: '/ready' },
+        startup: { failureThreshold: 30 },
+      },
+      ingress: { path: '/', sse: true },
+      redis: true,
+    });
+    expect(config.vpc.nat).toBe('single');
+    expect(config.ingress.controller).toBe('f5-nginx');
+  });
+
+  it('rejects an unknown platform', () => {
+    expect(problemsOf({ ...staging(), platform: 'lambda' })).toContain(
+      'mcp-fleet:platform: expected "ecs" or "eks"',
+    );
+  });
+
+  it('rejects autoscaling with min above max', () => {
+    expect(problemsOf(withApp({ autoscaling: { enabled: true, min: 5, max: 3 } }))).toContain(
+      'mcp-fleet:servers.app.autoscaling.min: expected min (5) <= max (3)',
+    );
+  });
+
+  it('rejects a CPU/memory pair Fargate does not offer, on ECS only', () => {
+    expect(problemsOf(withApp({ resources: { cpu: 256, memory: 4096 } }))).toContain(
+      'mcp-fleet:servers.app.resources: Fargate cpu 256 accepts memory 512-2048 MiB',
+    );
+    expect(() => parseConfig(withApp({ resources: { cpu: 256, memory: 4096 } }, 'eks'))).not.toThrow();
+  });
+
+  it('rejects a port out of range', () => {
+    expect(problemsOf(withApp({ port: 70000 }))).toContain(
+      'mcp-fleet:servers.app.port: expected a port in 1-65535',
+    );
+  });
+
+  it('rejects a server with neither image nor build, and one with both', () => {
+    const { build: _build, ...withoutBuild } =
+      (staging().servers as Record<string, Record<string, unknown>>).app ?? {};
+    const neither = { ...staging(), servers: { app: withoutBuild } };
+    expect(problemsOf(neither)).toContain(
+      'mcp-fleet:servers.app: expected exactly one of `build: app` or `image`, got neither',
+    );
+    expect(problemsOf(withApp({ image: 'nginx:1' }))).toContain('got both');
+  });
+
+  it('rejects two servers on the same host and path', () => {
+    expect(problemsOf(withApp({ ingress: { host: 'everything.staging.example.com' } }))).toMatch(
+      /mcp-fleet:servers\.(app|everything)\.ingress\.host: everything\.staging\.example\.com with path \/ is already routed to server "(app|everything)"/,
+    );
+  });
+
+  it('refuses credentials in plaintext env and asks for them under secrets', () => {
+    expect(problemsOf(withApp({ env: { GITHUB_TOKEN: 'ghp_x' } }))).toContain(
+      'mcp-fleet:servers.app.env.GITHUB_TOKEN: looks like a credential; list it under `secrets`',
+    );
+    expect(problemsOf(withApp({ env: { REDIS_URL: 'redis://x' } }))).toContain(
+      'mcp-fleet:servers.app.env.REDIS_URL: is set by the platform',
+    );
+  });
+
+  it('requires a secure value for every declared secret', () => {
+    expect(problemsOf({ ...staging(), serverSecrets: {} })).toContain(
+      "mcp-fleet:serverSecrets.app.AUTH_API_KEYS: missing; set it with `pulumi config set --secret --path 'serverSecrets.app.AUTH_API_KEYS' <value>`",
+    );
+  });
+
+  it('names unknown keys, so a typo is not silently ignored', () => {
+    expect(problemsOf({ ...staging(), logRetention: 30 })).toContain('mcp-fleet:logRetention: unknown key');
+    expect(problemsOf(withApp({ replicaCount: 3 }))).toContain(
+      'mcp-fleet:servers.app: Unrecognized key: "replicaCount"',
+    );
+  });
+
+  it('rejects a log retention CloudWatch does not offer', () => {
+    expect(problemsOf({ ...staging(), logRetentionDays: 10 })).toContain(
+      'mcp-fleet:logRetentionDays: expected one of',
+    );
+  });
+
+  it('rejects multi-AZ Redis without a replica to fail over to', () => {
+    expect(problemsOf({ ...staging(), redis: { multiAz: true, replicas: 0 } })).toContain(
+      'mcp-fleet:redis.replicas: expected at least 1 replica when multiAz is true',
+    );
+  });
+
+  it('refuses an EKS API endpoint open to the world', () => {
+    const raw = {
+      ...staging(),
+      platform: 'eks',
+      eks: { endpoint: { publicAccess: true, publicAccessCidrs: ['0.0.0.0/0'] } },
+    };
+    expect(problemsOf(raw)).toContain(
+      'mcp-fleet:eks.endpoint.publicAccessCidrs.0: refusing a CIDR open to the world',
+    );
+  });
+
+  it('rejects an unknown ingress controller', () => {
+    expect(problemsOf({ ...staging(), ingress: { controller: 'traefik' } })).toContain(
+      'mcp-fleet:ingress.controller: expected "f5-nginx" or "ingress-nginx"',
+    );
+  });
+
+  it('reports every problem at once', () => {
+    const message = problemsOf({ ...withApp({ port: 0 }), platform: 'ecs', logRetentionDays: 2 });
+    expect(message).toMatch(/^Invalid stack config \(2 problems\):/);
+  });
+});

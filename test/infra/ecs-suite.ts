@@ -1,0 +1,231 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertSecretsOnlyWhereAllowed, expectedFor } from './expectations.js';
+import { type ProgramRun, promiseOf, type Stack } from './harness.js';
+
+const T = {
+  alb: 'aws:lb/loadBalancer:LoadBalancer',
+  listener: 'aws:lb/listener:Listener',
+  rule: 'aws:lb/listenerRule:ListenerRule',
+  targetGroup: 'aws:lb/targetGroup:TargetGroup',
+  service: 'aws:ecs/service:Service',
+  task: 'aws:ecs/taskDefinition:TaskDefinition',
+  cluster: 'aws:ecs/cluster:Cluster',
+  scalingTarget: 'aws:appautoscaling/target:Target',
+  scalingPolicy: 'aws:appautoscaling/policy:Policy',
+  logGroup: 'aws:cloudwatch/logGroup:LogGroup',
+  ingress: 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule',
+  egress: 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule',
+  rolePolicy: 'aws:iam/rolePolicy:RolePolicy',
+} as const;
+
+interface Container {
+  name: string;
+  user: string;
+  readonlyRootFilesystem: boolean;
+  stopTimeout: number;
+  environment: { name: string; value: string }[];
+  secrets: { name: string; valueFrom: string }[];
+  healthCheck?: { command: string[]; startPeriod: number };
+  logConfiguration: { logDriver: string; options: Record<string, string> };
+  linuxParameters: { initProcessEnabled: boolean; capabilities: { drop: string[] } };
+}
+
+/** The ECS Fargate behaviour users rely on, asserted against one stack's real config. */
+export function describeEcs(stack: Stack, program: () => ProgramRun): void {
+  const want = expectedFor(stack);
+  const container = (server: string): Container => {
+    const definitions = JSON.parse(
+      program().one(T.task, `${server}-task`).inputs.containerDefinitions,
+    ) as Container[];
+    expect(definitions).toHaveLength(1);
+    return definitions[0] as Container;
+  };
+
+  describe(`ECS Fargate on ${stack}`, () => {
+    let run: ProgramRun;
+    beforeAll(() => {
+      run = program();
+    });
+
+    it('keeps SSE streams open for an hour at the ALB, which faces the internet', () => {
+      const alb = run.one(T.alb, 'mcp-fleet-alb').inputs;
+      expect(alb.idleTimeout).toBe(3600);
+      expect(alb.internal).toBe(false);
+      expect(alb.enableDeletionProtection).toBe(want.deletionProtection);
+    });
+
+    it('serves HTTPS with the configured certificate and redirects HTTP to it', () => {
+      const https = run.one(T.listener, 'mcp-fleet-https').inputs;
+      expect(https.protocol).toBe('HTTPS');
+      expect(https.certificateArn).toBe(want.certificateArn);
+      expect(https.sslPolicy).toMatch(/TLS13/);
+      const http = run.one(T.listener, 'mcp-fleet-http').inputs;
+      expect(http.defaultActions[0].redirect).toMatchObject({
+        protocol: 'HTTPS',
+        port: '443',
+        statusCode: 'HTTP_301',
+      });
+    });
+
+    it('routes each server by its host', () => {
+      for (const [server, host] of Object.entries(want.hosts)) {
+        const rule = run.one(T.rule, `${server}-route`).inputs;
+        expect(rule.conditions).toContainEqual({ hostHeader: { values: [host] } });
+        expect(rule.actions[0]).toMatchObject({
+          type: 'forward',
+          targetGroupArn: expect.stringContaining(`${server}-tg`),
+        });
+      }
+    });
+
+    it('health-checks the app on its readiness path and drains for the app drain period', () => {
+      const tg = run.one(T.targetGroup, 'app-tg').inputs;
+      expect(tg.targetType).toBe('ip');
+      expect(tg.port).toBe(3000);
+      expect(tg.healthCheck).toMatchObject({
+        path: '/ready',
+        port: 'traffic-port',
+        matcher: '200',
+        protocol: 'HTTP',
+      });
+      expect(tg.deregistrationDelay).toBe(25);
+    });
+
+    it('health-checks a third-party image without a health route by any HTTP answer', () => {
+      const tg = run.one(T.targetGroup, 'everything-tg').inputs;
+      expect(tg.port).toBe(3001);
+      expect(tg.healthCheck).toMatchObject({ path: '/', matcher: '200-499' });
+    });
+
+    it('rolls back a failing deployment and never drops below the running capacity', () => {
+      for (const server of Object.keys(want.hosts)) {
+        const service = run.one(T.service, `${server}-service`).inputs;
+        expect(service.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
+        expect(service.deploymentMinimumHealthyPercent).toBe(100);
+        expect(service.deploymentMaximumPercent).toBe(200);
+        expect(service.healthCheckGracePeriodSeconds).toBe(60);
+        expect(service.launchType).toBe('FARGATE');
+        expect(service.networkConfiguration.assignPublicIp).toBe(false);
+        expect(service.loadBalancers[0]).toMatchObject({ containerName: server });
+      }
+    });
+
+    it('scales the app between the configured min and max on CPU and on requests per target', () => {
+      const target = run.one(T.scalingTarget, 'app-scaling').inputs;
+      expect(target.minCapacity).toBe(want.appScaling.min);
+      expect(target.maxCapacity).toBe(want.appScaling.max);
+      expect(run.one(T.service, 'app-service').inputs.desiredCount).toBe(want.appScaling.min);
+      const cpu = run.one(T.scalingPolicy, 'app-cpu').inputs.targetTrackingScalingPolicyConfiguration;
+      expect(cpu.predefinedMetricSpecification.predefinedMetricType).toBe('ECSServiceAverageCPUUtilization');
+      expect(cpu.targetValue).toBe(want.appScaling.cpuTarget);
+      const requests = run.one(T.scalingPolicy, 'app-requests').inputs
+        .targetTrackingScalingPolicyConfiguration;
+      expect(requests.predefinedMetricSpecification).toEqual({
+        predefinedMetricType: 'ALBRequestCountPerTarget',
+        resourceLabel: 'app/mcp-fleet-alb/0123/targetgroup/app-tg/4567',
+      });
+      // The third-party server is not autoscaled in the stacks: a fixed replica count.
+      expect(run.ofType(T.scalingTarget).map((t) => t.name)).toEqual(['app-scaling']);
+      expect(run.one(T.service, 'everything-service').inputs.desiredCount).toBe(want.everythingReplicas);
+    });
+
+    it('runs the app as a non-root user on a read-only root filesystem with all capabilities dropped', () => {
+      const app = container('app');
+      expect(app.user).toBe('1000');
+      expect(app.readonlyRootFilesystem).toBe(true);
+      expect(app.linuxParameters).toEqual({ initProcessEnabled: true, capabilities: { drop: ['ALL'] } });
+      expect(run.one(T.task, 'app-task').inputs.volumes).toEqual([{ name: 'tmp' }]);
+    });
+
+    it('gives the app time to drain before SIGKILL, within the Fargate limit', () => {
+      expect(container('app').stopTimeout).toBe(30);
+      expect(container('everything').stopTimeout).toBeLessThanOrEqual(120);
+    });
+
+    it('checks container health with node against /health (the slim image has no curl)', () => {
+      const check = container('app').healthCheck;
+      expect(check?.command.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+      expect(check?.command[3]).toContain('http://127.0.0.1:3000/health');
+    });
+
+    it('injects every secret through `secrets`, never through `environment`', () => {
+      const app = container('app');
+      const envNames = app.environment.map((variable) => variable.name);
+      for (const secret of ['REDIS_URL', 'MCP_STATE_KEY', 'AUTH_API_KEYS']) {
+        expect(envNames).not.toContain(secret);
+        expect(app.secrets.find((s) => s.name === secret)?.valueFrom).toMatch(
+          new RegExp(`^arn:aws:.*:${secret}::$`),
+        );
+      }
+      expect(app.environment).toContainEqual({ name: 'SHUTDOWN_GRACE_SECONDS', value: '25' });
+      expect(app.environment).toContainEqual({ name: 'PORT', value: '3000' });
+      // The third-party server does not use Redis, so it gets no Redis credentials.
+      expect(container('everything').secrets).toEqual([]);
+    });
+
+    it('lets the execution role read only the secrets the server is given', () => {
+      const policy = JSON.parse(run.one(T.rolePolicy, 'app-read-secrets').inputs.policy);
+      expect(policy.Statement).toHaveLength(1);
+      expect(policy.Statement[0].Action).toBe('secretsmanager:GetSecretValue');
+      expect(policy.Statement[0].Resource).not.toContain('*');
+      expect(policy.Statement[0].Resource.length).toBe(3);
+    });
+
+    it('keeps plaintext secret values out of every resource input except the secret stores', () => {
+      assertSecretsOnlyWhereAllowed(run);
+    });
+
+    it('ships logs to CloudWatch with the configured retention', () => {
+      for (const server of Object.keys(want.hosts)) {
+        expect(run.one(T.logGroup, `${server}-logs`).inputs.retentionInDays).toBe(want.logRetentionDays);
+        expect(container(server).logConfiguration.logDriver).toBe('awslogs');
+      }
+    });
+
+    it('opens tasks to the ALB only, on the container port; only the ALB listens to the world', () => {
+      const appIn = run.one(T.ingress, 'app-from-mcp-fleet').inputs;
+      expect(appIn).toMatchObject({
+        referencedSecurityGroupId: 'mcp-fleet-sg-id',
+        fromPort: 3000,
+        toPort: 3000,
+      });
+      expect(appIn.cidrIpv4).toBeUndefined();
+      const worldOpen = run.ofType(T.ingress).filter((rule) => rule.inputs.cidrIpv4 !== undefined);
+      expect(worldOpen.map((rule) => [rule.inputs.securityGroupId, rule.inputs.fromPort]).sort()).toEqual([
+        ['mcp-fleet-sg-id', 443],
+        ['mcp-fleet-sg-id', 80],
+      ]);
+      const albOut = run.one(T.egress, 'mcp-fleet-to-app').inputs;
+      expect(albOut).toMatchObject({ referencedSecurityGroupId: 'app-sg-id', fromPort: 3000 });
+    });
+
+    it('admits only the app tasks to Redis, on 6379', () => {
+      const toRedis = run
+        .ofType(T.ingress)
+        .filter((rule) => rule.inputs.securityGroupId === 'mcp-fleet-redis-sg-id');
+      expect(toRedis.map((rule) => rule.inputs)).toEqual([
+        expect.objectContaining({ referencedSecurityGroupId: 'app-sg-id', fromPort: 6379, toPort: 6379 }),
+      ]);
+    });
+
+    it('enables Container Insights on the cluster', () => {
+      expect(run.one(T.cluster, 'mcp-fleet-cluster').inputs.settings).toEqual([
+        { name: 'containerInsights', value: want.containerInsights },
+      ]);
+    });
+
+    it('exports each server URL, the Redis endpoint without its token, the image and the cluster', async () => {
+      const urls = await promiseOf(run.outputs.serverUrls);
+      expect(urls).toEqual(
+        Object.fromEntries(
+          Object.entries(want.hosts).map(([server, host]) => [server, `https://${host}/mcp`]),
+        ),
+      );
+      expect(await promiseOf(run.outputs.redisEndpoint)).toBe(
+        'master.mcp-fleet-redis-group.cache.amazonaws.com',
+      );
+      expect(await promiseOf(run.outputs.imageUri)).toMatch(/@sha256:/);
+      expect(await promiseOf(run.outputs.clusterName)).toBe('mcp-fleet-cluster');
+    });
+  });
+}

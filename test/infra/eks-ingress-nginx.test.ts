@@ -1,0 +1,11 @@
+import { beforeAll } from 'vitest';
+import { describeEks } from './eks-suite.js';
+import { type ProgramRun, runProgram } from './harness.js';
+
+/** Clusters that still run the retired community controller get its annotations instead. */
+let run: ProgramRun;
+beforeAll(async () => {
+  run = await runProgram('staging', { platform: 'eks', ingress: { controller: 'ingress-nginx' } });
+});
+
+describeEks('staging', 'ingress-nginx', () => run);

@@ -1,0 +1,318 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertSecretsOnlyWhereAllowed, expectedFor } from './expectations.js';
+import { type ProgramRun, promiseOf, type Recorded, type Stack } from './harness.js';
+import { schemaProblems } from './k8s-schema.js';
+
+const T = {
+  cluster: 'aws:eks/cluster:Cluster',
+  nodeGroup: 'aws:eks/nodeGroup:NodeGroup',
+  addon: 'aws:eks/addon:Addon',
+  accessEntry: 'aws:eks/accessEntry:AccessEntry',
+  accessPolicy: 'aws:eks/accessPolicyAssociation:AccessPolicyAssociation',
+  kmsKey: 'aws:kms/key:Key',
+  logGroup: 'aws:cloudwatch/logGroup:LogGroup',
+  ingressRule: 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule',
+  provider: 'pulumi:providers:kubernetes',
+  release: 'kubernetes:helm.sh/v3:Release',
+  deployment: 'kubernetes:apps/v1:Deployment',
+  hpa: 'kubernetes:autoscaling/v2:HorizontalPodAutoscaler',
+  pdb: 'kubernetes:policy/v1:PodDisruptionBudget',
+  ingress: 'kubernetes:networking.k8s.io/v1:Ingress',
+  networkPolicy: 'kubernetes:networking.k8s.io/v1:NetworkPolicy',
+  secret: 'kubernetes:core/v1:Secret',
+  service: 'kubernetes:core/v1:Service',
+} as const;
+
+interface EgressRule {
+  ports: { protocol: string; port: number }[];
+}
+
+/** Every Kubernetes object the program applies (not the Helm release, provider or reads). */
+export function kubernetesObjects(run: ProgramRun): Recorded[] {
+  return run.resources.filter(
+    (resource) =>
+      resource.type.startsWith('kubernetes:') &&
+      resource.type !== T.release &&
+      resource.inputs.kind !== undefined,
+  );
+}
+
+/** The EKS behaviour users rely on, for one stack's real config and one ingress controller. */
+export function describeEks(
+  stack: Stack,
+  controller: 'f5-nginx' | 'ingress-nginx',
+  program: () => ProgramRun,
+): void {
+  const want = expectedFor(stack);
+  describe(`EKS on ${stack} with ${controller}`, () => {
+    let run: ProgramRun;
+    // biome-ignore lint/suspicious/noExplicitAny: a Deployment's pod spec, read field by field below.
+    const pod = (server: string): any =>
+      run.one(T.deployment, `${server}-deployment`).inputs.spec.template.spec;
+    const container = (server: string) => pod(server).containers[0];
+    beforeAll(() => {
+      run = program();
+    });
+
+    it('validates every Kubernetes object against the upstream schema, unknown fields included', async () => {
+      const objects = kubernetesObjects(run);
+      expect(objects.length).toBeGreaterThanOrEqual(15);
+      expect(new Set(objects.map((object) => object.inputs.kind))).toEqual(
+        new Set([
+          'Namespace',
+          'ServiceAccount',
+          'Secret',
+          'Deployment',
+          'Service',
+          'HorizontalPodAutoscaler',
+          'PodDisruptionBudget',
+          'Ingress',
+          'NetworkPolicy',
+        ]),
+      );
+      expect(await schemaProblems(objects.map((object) => object.inputs as never))).toEqual([]);
+    });
+
+    it('catches a misspelt field (the validator itself works)', async () => {
+      const deployment = structuredClone(run.one(T.deployment, 'app-deployment').inputs);
+      deployment.spec.template.spec.containers[0].readinesProbe =
+        deployment.spec.template.spec.containers[0].readinessProbe;
+      expect(await schemaProblems([deployment as never])).toEqual([
+        'Deployment.spec.template.spec.containers[0].readinesProbe is not a field of the schema',
+      ]);
+    });
+
+    it('creates the cluster with API auth, every control-plane log, KMS-encrypted Secrets and a restricted endpoint', () => {
+      const cluster = run.one(T.cluster, 'mcp-fleet-cluster').inputs;
+      expect(cluster.accessConfig).toEqual({
+        authenticationMode: 'API',
+        bootstrapClusterCreatorAdminPermissions: false,
+      });
+      expect(cluster.enabledClusterLogTypes).toEqual([
+        'api',
+        'audit',
+        'authenticator',
+        'controllerManager',
+        'scheduler',
+      ]);
+      expect(cluster.encryptionConfig).toEqual({
+        provider: { keyArn: expect.stringContaining('secrets-key') },
+        resources: ['secrets'],
+      });
+      expect(run.one(T.kmsKey, 'mcp-fleet-secrets-key').inputs.enableKeyRotation).toBe(true);
+      expect(cluster.vpcConfig).toMatchObject({
+        endpointPrivateAccess: true,
+        endpointPublicAccess: true,
+        publicAccessCidrs: ['203.0.113.0/24'],
+      });
+      expect(cluster.deletionProtection).toBe(want.deletionProtection);
+      expect(run.one(T.logGroup, 'mcp-fleet-control-plane').inputs).toMatchObject({
+        name: `/aws/eks/mcp-fleet-${stack}/cluster`,
+        retentionInDays: want.logRetentionDays,
+      });
+    });
+
+    it('grants the admin and CI roles cluster access through access entries', () => {
+      const principals = run.ofType(T.accessPolicy).map((association) => association.inputs.principalArn);
+      expect(principals.sort()).toEqual([
+        'arn:aws:iam::111122223333:role/github-actions-deploy',
+        'arn:aws:iam::111122223333:role/platform-admin',
+      ]);
+      expect(run.ofType(T.accessEntry)).toHaveLength(2);
+    });
+
+    it('runs an AL2023 managed node group in the private subnets', () => {
+      const nodes = run.one(T.nodeGroup, 'mcp-fleet-nodes').inputs;
+      expect(nodes.amiType).toBe('AL2023_x86_64_STANDARD');
+      expect(nodes.subnetIds).toHaveLength(want.azCount);
+      expect(nodes.subnetIds.every((id: string) => id.includes('private'))).toBe(true);
+    });
+
+    it('installs the managed addons, metrics-server included, with NetworkPolicy enforcement on', () => {
+      const addons = run.ofType(T.addon).map((addon) => addon.inputs.addonName);
+      expect(addons.sort()).toEqual([
+        'coredns',
+        'eks-pod-identity-agent',
+        'kube-proxy',
+        'metrics-server',
+        'vpc-cni',
+      ]);
+      expect(JSON.parse(run.one(T.addon, 'mcp-fleet-vpc-cni').inputs.configurationValues)).toEqual({
+        enableNetworkPolicy: 'true',
+      });
+    });
+
+    it('uses one deterministic kubeconfig (aws eks get-token) for one provider that every object uses', async () => {
+      const providers = run.ofType(T.provider);
+      expect(providers).toHaveLength(1);
+      const config = JSON.parse(providers[0]?.inputs.kubeconfig);
+      expect(config.users[0].user.exec).toMatchObject({
+        command: 'aws',
+        args: expect.arrayContaining(['eks', 'get-token']),
+      });
+      expect(JSON.stringify(config)).not.toMatch(/profile|AWS_|\/home\/|\/Users\//);
+      expect(await promiseOf(run.outputs.kubeconfig)).toBe(providers[0]?.inputs.kubeconfig);
+    });
+
+    it(`installs ${controller} from a pinned chart`, () => {
+      const release = run.one(T.release, 'mcp-fleet-ingress-release').inputs;
+      expect(release.version).toMatch(/^\d+\.\d+\.\d+$/);
+      if (controller === 'f5-nginx') expect(release.chart).toBe('oci://ghcr.io/nginx/charts/nginx-ingress');
+      else expect(release.repositoryOpts).toEqual({ repo: 'https://kubernetes.github.io/ingress-nginx' });
+      const annotations = release.values.controller.service.annotations;
+      expect(annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-cert']).toBe(want.certificateArn);
+    });
+
+    it(`gives SSE ingresses the ${controller} streaming annotations`, () => {
+      const annotations = run.one(T.ingress, 'app-ingress').inputs.metadata.annotations;
+      expect(annotations).toEqual(
+        controller === 'f5-nginx'
+          ? {
+              'nginx.org/proxy-buffering': 'false',
+              'nginx.org/proxy-read-timeout': '3600s',
+              'nginx.org/proxy-send-timeout': '3600s',
+            }
+          : {
+              'nginx.ingress.kubernetes.io/proxy-buffering': 'off',
+              'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
+              'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
+              'nginx.ingress.kubernetes.io/proxy-http-version': '1.1',
+            },
+      );
+      const rule = run.one(T.ingress, 'app-ingress').inputs.spec.rules[0];
+      expect(rule.host).toBe(want.hosts.app);
+    });
+
+    it('probes liveness on /health, readiness on /ready, and gives startup its own probe', () => {
+      const app = container('app');
+      expect(app.livenessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
+      expect(app.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
+      expect(app.startupProbe).toMatchObject({
+        httpGet: { path: '/health', port: 'http' },
+        failureThreshold: 30,
+      });
+      expect(container('everything').readinessProbe.tcpSocket).toEqual({ port: 'http' });
+    });
+
+    it('sets requests and limits from the config', () => {
+      const { cpu, memory } = want.appResources;
+      expect(container('app').resources).toEqual({
+        requests: { cpu: `${Math.round((cpu * 1000) / 1024)}m`, memory: `${memory}Mi` },
+        limits: { cpu: `${Math.round((cpu * 2000) / 1024)}m`, memory: `${memory}Mi` },
+      });
+    });
+
+    it('runs as non-root on a read-only root filesystem with every capability dropped', () => {
+      expect(pod('app').securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(container('app').securityContext).toEqual({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+    });
+
+    it('drains safely: preStop sleep, then a grace period longer than the app drain', () => {
+      const spec = pod('app');
+      const sleep = container('app').lifecycle.preStop.sleep.seconds;
+      expect(sleep).toBeGreaterThan(0);
+      expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(sleep + 25);
+      expect(container('app').env).toContainEqual({ name: 'SHUTDOWN_GRACE_SECONDS', value: '25' });
+    });
+
+    it('spreads replicas across zones', () => {
+      expect(pod('app').topologySpreadConstraints[0]).toMatchObject({
+        topologyKey: 'topology.kubernetes.io/zone',
+        maxSkew: 1,
+      });
+    });
+
+    it('autoscales the app with an autoscaling/v2 HPA on CPU between min and max', () => {
+      const hpa = run.one(T.hpa, 'app-hpa').inputs;
+      expect(hpa.apiVersion).toBe('autoscaling/v2');
+      expect(hpa.spec).toMatchObject({
+        minReplicas: want.appScaling.min,
+        maxReplicas: want.appScaling.max,
+        scaleTargetRef: { kind: 'Deployment', name: 'app' },
+      });
+      expect(hpa.spec.metrics[0].resource.target).toEqual({
+        type: 'Utilization',
+        averageUtilization: want.appScaling.cpuTarget,
+      });
+      // The HPA owns the replica count; the fixed-size server keeps its configured replicas.
+      expect(run.one(T.deployment, 'app-deployment').inputs.spec.replicas).toBeUndefined();
+      expect(run.one(T.deployment, 'everything-deployment').inputs.spec.replicas).toBe(
+        want.everythingReplicas,
+      );
+    });
+
+    it('keeps a disruption budget for every server', () => {
+      for (const server of Object.keys(want.hosts)) {
+        expect(run.one(T.pdb, `${server}-pdb`).inputs.spec).toMatchObject({ maxUnavailable: 1 });
+      }
+    });
+
+    it('admits traffic only from the controller namespace, and lets out only DNS, Redis and HTTPS', () => {
+      const spec = run.one(T.networkPolicy, 'app-netpol').inputs.spec;
+      const namespace = controller === 'f5-nginx' ? 'nginx-ingress' : 'ingress-nginx';
+      expect(spec.ingress).toEqual([
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } }],
+          ports: [{ protocol: 'TCP', port: 3000 }],
+        },
+      ]);
+      const egressPorts = spec.egress.flatMap((rule: EgressRule) =>
+        rule.ports.map((port: EgressRule['ports'][number]) => `${port.protocol}/${port.port}`),
+      );
+      expect(egressPorts.sort()).toEqual(['TCP/443', 'TCP/53', 'TCP/6379', 'UDP/53']);
+      const everythingPorts = run
+        .one(T.networkPolicy, 'everything-netpol')
+        .inputs.spec.egress.flatMap((rule: EgressRule) =>
+          rule.ports.map((port: EgressRule['ports'][number]) => port.port),
+        );
+      expect(everythingPorts).not.toContain(6379);
+    });
+
+    it('reads secrets from a Kubernetes Secret by key, never as plain env values', () => {
+      const env = container('app').env;
+      for (const name of ['REDIS_URL', 'MCP_STATE_KEY', 'AUTH_API_KEYS']) {
+        expect(env).toContainEqual({ name, valueFrom: { secretKeyRef: { name: 'app-secrets', key: name } } });
+      }
+      const secret = run.one(T.secret, 'app-secret');
+      expect(Object.keys(secret.inputs.stringData).sort()).toEqual([
+        'AUTH_API_KEYS',
+        'MCP_STATE_KEY',
+        'REDIS_URL',
+      ]);
+      assertSecretsOnlyWhereAllowed(run);
+    });
+
+    it('admits only the cluster security group to Redis', () => {
+      const toRedis = run
+        .ofType(T.ingressRule)
+        .filter((rule) => rule.inputs.securityGroupId === 'mcp-fleet-redis-sg-id');
+      expect(toRedis.map((rule) => rule.inputs)).toEqual([
+        expect.objectContaining({
+          referencedSecurityGroupId: 'sg-cluster-mcp-fleet-cluster',
+          fromPort: 6379,
+          toPort: 6379,
+        }),
+      ]);
+    });
+
+    it('exports the kubeconfig as a secret, the ingress hostname and each server URL', async () => {
+      expect(await run.outputs.kubeconfig.isSecret).toBe(true);
+      expect(await promiseOf(run.outputs.ingressHostname)).toContain('elb.amazonaws.com');
+      expect(await promiseOf(run.outputs.serverUrls)).toEqual(
+        Object.fromEntries(
+          Object.entries(want.hosts).map(([server, host]) => [server, `https://${host}/mcp`]),
+        ),
+      );
+      expect(await promiseOf(run.outputs.clusterName)).toBe(`mcp-fleet-${stack}`);
+    });
+  });
+}

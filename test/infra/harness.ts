@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import * as pulumi from '@pulumi/pulumi';
+import { parse } from 'yaml';
+
+/**
+ * Runs the real Pulumi program (infra/index.ts) against mocks: every resource it registers is
+ * recorded with its inputs, nothing touches AWS. One program run per test file, because the Pulumi
+ * runtime is process-wide state (vitest gives each file a fresh worker).
+ */
+
+export type Stack = 'staging' | 'production';
+
+export interface Recorded {
+  type: string;
+  name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: resource inputs are arbitrary JSON that each test narrows.
+  inputs: Record<string, any>;
+  /** Input paths (dot-separated) whose values were marked secret. */
+  secretPaths: string[];
+}
+
+const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+/** The mock monitor sees secrets as `{ [sig]: secretSig, value }`; unwrap them and note where they were. */
+function unwrapSecrets(value: unknown, path: string, secretPaths: string[]): unknown {
+  if (Array.isArray(value))
+    return value.map((item, index) => unwrapSecrets(item, join(path, `${index}`), secretPaths));
+  if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    if (record[SECRET_SIG_KEY] === SECRET_SIG) {
+      secretPaths.push(path);
+      return unwrapSecrets(record.value, path, secretPaths);
+    }
+    return Object.fromEntries(
+      Object.entries(record).map(([key, item]) => [key, unwrapSecrets(item, join(path, key), secretPaths)]),
+    );
+  }
+  return value;
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+/** Distinctive fake values, so a test can prove they never appear in plaintext. */
+export const FAKE_SECRET_PREFIX = 'FAKE-SECRET-';
+
+/** Reads Pulumi.<stack>.yaml into raw config (keys without `mcp-fleet:`), secure values faked. */
+export function readStackConfig(stack: Stack): Record<string, unknown> {
+  const file = parse(readFileSync(new URL(`../../Pulumi.${stack}.yaml`, import.meta.url), 'utf8')) as {
+    config: Record<string, unknown>;
+  };
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(file.config)) {
+    if (key.startsWith('mcp-fleet:')) raw[key.slice('mcp-fleet:'.length)] = fakeSecure(value, key);
+  }
+  return raw;
+}
+
+function fakeSecure(value: unknown, path: string): unknown {
+  if (Array.isArray(value)) return value.map((item, index) => fakeSecure(item, `${path}.${index}`));
+  if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    if (Object.keys(record).length === 1 && typeof record.secure === 'string') {
+      return `${FAKE_SECRET_PREFIX}${path.split('.').pop()}`;
+    }
+    return Object.fromEntries(
+      Object.entries(record).map(([key, item]) => [key, fakeSecure(item, `${path}.${key}`)]),
+    );
+  }
+  return value;
+}
+
+/** Resolves an Output in a test; never call done() inside apply. */
+export function promiseOf<T>(output: pulumi.Output<T> | undefined): Promise<T | undefined> {
+  if (!output) return Promise.resolve(undefined);
+  return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const base = {
+    ...inputs,
+    arn: `arn:aws:mock:eu-west-1:111122223333:${type}/${name}`,
+    name: inputs.name ?? name,
+  };
+  switch (type) {
+    case 'aws:lb/loadBalancer:LoadBalancer':
+      return { ...base, dnsName: `${name}.eu-west-1.elb.amazonaws.com`, arnSuffix: `app/${name}/0123` };
+    case 'aws:lb/targetGroup:TargetGroup':
+      return { ...base, arnSuffix: `targetgroup/${name}/4567` };
+    case 'aws:elasticache/replicationGroup:ReplicationGroup':
+      return { ...base, primaryEndpointAddress: `master.${name}.cache.amazonaws.com` };
+    case 'random:index/randomPassword:RandomPassword':
+      return { ...base, result: `${FAKE_SECRET_PREFIX}${name}` };
+    case 'aws:ecr/repository:Repository':
+      return {
+        ...base,
+        repositoryUrl: `111122223333.dkr.ecr.eu-west-1.amazonaws.com/${name}`,
+        registryId: '111122223333',
+      };
+    case 'docker-build:index:Image':
+      return {
+        ...base,
+        ref: `111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:stack@sha256:abc`,
+        digest: 'sha256:abc',
+      };
+    case 'aws:eks/cluster:Cluster':
+      return {
+        ...base,
+        endpoint: `https://${name}.eks.amazonaws.com`,
+        certificateAuthority: { data: 'Q0EtREFUQQ==' },
+        vpcConfig: { ...(inputs.vpcConfig as object), clusterSecurityGroupId: `sg-cluster-${name}` },
+      };
+    case 'kubernetes:core/v1:Service':
+      return { ...base, status: { loadBalancer: { ingress: [{ hostname: `${name}.elb.amazonaws.com` }] } } };
+    default:
+      return base;
+  }
+}
+
+export interface ProgramRun {
+  resources: Recorded[];
+  // biome-ignore lint/suspicious/noExplicitAny: the program's exports are Outputs of several shapes.
+  outputs: Record<string, any>;
+  ofType(type: string): Recorded[];
+  /** The single resource of `type` whose name is `name`; fails the test otherwise. */
+  one(type: string, name: string): Recorded;
+}
+
+/** Sets mocks and config, then imports the program (only after setMocks) and waits for every registration. */
+export async function runProgram(
+  stack: Stack,
+  overrides: Record<string, unknown> = {},
+  options: { preview?: boolean; record?: Recorded[] } = {},
+): Promise<ProgramRun> {
+  // A caller-supplied list survives a program that throws, so a test can see what got registered.
+  const resources: Recorded[] = options.record ?? [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const secretPaths: string[] = [];
+        const inputs = unwrapSecrets(args.inputs, '', secretPaths) as Record<string, unknown>;
+        resources.push({ type: args.type, name: args.name, inputs, secretPaths });
+        return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
+      },
+      call(args) {
+        switch (args.token) {
+          case 'aws:index/getAvailabilityZones:getAvailabilityZones':
+            return {
+              names: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+              zoneIds: ['euw1-az1', 'euw1-az2', 'euw1-az3'],
+            };
+          case 'aws:index/getRegion:getRegion':
+            return { name: 'eu-west-1', region: 'eu-west-1' };
+          case 'aws:ecr/getAuthorizationToken:getAuthorizationToken':
+            return { userName: 'AWS', password: `${FAKE_SECRET_PREFIX}ecr`, proxyEndpoint: 'https://ecr' };
+          case 'aws:index/getCallerIdentity:getCallerIdentity':
+            return { accountId: '111122223333', arn: 'arn:aws:iam::111122223333:user/ci', userId: 'ci' };
+          case 'aws:index/getPartition:getPartition':
+            return { partition: 'aws', dnsSuffix: 'amazonaws.com' };
+          default:
+            return args.inputs;
+        }
+      },
+    },
+    'mcp-fleet',
+    stack,
+    options.preview ?? false,
+  );
+  const raw = { ...readStackConfig(stack), ...overrides };
+  const config: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    config[`mcp-fleet:${key}`] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  pulumi.runtime.setAllConfig(config, ['mcp-fleet:serverSecrets']);
+
+  const outputs = (await import('../../infra/index.js')) as Record<string, unknown>;
+  await settle();
+  return {
+    resources,
+    outputs,
+    ofType: (type) => resources.filter((resource) => resource.type === type),
+    one(type, name) {
+      const matches = resources.filter((resource) => resource.type === type && resource.name === name);
+      if (matches.length !== 1) {
+        const names = resources.filter((resource) => resource.type === type).map((resource) => resource.name);
+        throw new Error(
+          `expected one ${type} named ${name}, found ${matches.length} (have: ${names.join(', ')})`,
+        );
+      }
+      return matches[0] as Recorded;
+    },
+  };
+}
+
+/** Waits until the program has registered everything: the count stops changing. */
+async function settle(): Promise<void> {
+  // waitForRPCs is internal to @pulumi/pulumi but exported at runtime; fall back to polling.
+  const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+  if (typeof runtime.waitForRPCs === 'function') await runtime.waitForRPCs();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
