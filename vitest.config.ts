@@ -9,5 +9,11 @@ export default defineConfig({
     // Files run in parallel workers; each starts its own private Redis on a free port.
     maxWorkers: 2,
     reporters: ['default'],
+    server: {
+      deps: {
+        // Imports its JSON schema without an import attribute, which Node 20 refuses; let Vite load it.
+        inline: ['@actions/workflow-parser'],
+      },
+    },
   },
 });

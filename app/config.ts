@@ -29,6 +29,22 @@ const optionalString = z
   .optional()
   .transform((raw) => (raw === undefined || raw.trim() === '' ? undefined : raw.trim()));
 
+/** A comma-separated list; blanks are dropped. Unset or empty gives undefined. */
+const commaList = optionalString.transform((raw) =>
+  raw === undefined
+    ? undefined
+    : raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+);
+
+const httpUrl = (what: string) =>
+  optionalString.refine((raw) => raw === undefined || /^https?:\/\/[^\s]+$/.test(raw), `expected ${what}`);
+
+/** `sha256:` and 64 hex digits (a key's digest), or the key itself: 16+ visible characters, no commas. */
+const API_KEY_ENTRY = /^(sha256:[0-9a-fA-F]{64}|[\x21-\x2b\x2d-\x7e]{16,})$/;
+
 const redisUrl = optionalString.refine(
   (raw) => raw === undefined || /^rediss?:\/\/[^\s]+$/.test(raw),
   'expected a redis:// or rediss:// URL',
@@ -54,7 +70,41 @@ const EnvSchema = z.object({
   ),
   SSE_HEARTBEAT_SECONDS: integer('SSE_HEARTBEAT_SECONDS', 1, 3600, 15),
   SHUTDOWN_GRACE_SECONDS: integer('SHUTDOWN_GRACE_SECONDS', 1, 3600, 25),
+  // Resumable event streams (Last-Event-ID on any node).
+  EVENT_STREAM_MAX_EVENTS: integer('EVENT_STREAM_MAX_EVENTS', 1, 100_000, 1000),
+  EVENT_STREAM_TTL_SECONDS: integer('EVENT_STREAM_TTL_SECONDS', 10, 7 * 24 * 3600, 1800),
+  SSE_RETRY_MILLISECONDS: integer('SSE_RETRY_MILLISECONDS', 100, 600_000, 1000),
+  // Security (see SECURITY.md). Values are never echoed in errors: some of them are secrets.
+  AUTH_MODE: z.enum(['none', 'apikey', 'oauth']).optional(),
+  AUTH_API_KEYS: commaList.refine(
+    (keys) => keys === undefined || keys.every((key) => API_KEY_ENTRY.test(key)),
+    'expected comma-separated keys of at least 16 visible characters, or sha256:<64 hex digits> digests (value not shown)',
+  ),
+  OAUTH_ISSUER: httpUrl('the authorization server issuer, an https:// URL'),
+  OAUTH_AUDIENCE: optionalString,
+  OAUTH_JWKS_URL: httpUrl('an https:// URL of the issuer JWKS'),
+  OAUTH_JWKS_REFRESH_SECONDS: integer('OAUTH_JWKS_REFRESH_SECONDS', 1, 3600, 30),
+  OAUTH_REQUIRED_SCOPES: commaList,
+  OAUTH_TOOL_SCOPES: commaList.refine(
+    (pairs) => pairs === undefined || pairs.every((pair) => /^[A-Za-z0-9_.-]+=[\x21\x23-\x5b\x5d-\x7e ]+$/.test(pair)),
+    'expected tool=scope pairs separated by commas, several scopes separated by spaces (remember=memory:write)',
+  ),
+  PUBLIC_URL: httpUrl('the public base URL of this service, e.g. https://mcp.example.com'),
+  ALLOWED_HOSTS: commaList,
+  ALLOWED_ORIGINS: commaList,
+  TRUST_PROXY: optionalString.refine(
+    (raw) => raw === undefined || raw === 'false' || /^\d{1,2}$/.test(raw) || /^[0-9a-fA-F.:/,\s]+$|^(loopback|linklocal|uniquelocal)(,.*)?$/.test(raw),
+    'expected false, a hop count (1 for one load balancer), or a comma-separated list of proxy addresses/CIDRs; "true" is refused because it lets any client pick its own IP',
+  ),
+  RATE_LIMIT_WINDOW_SECONDS: integer('RATE_LIMIT_WINDOW_SECONDS', 1, 3600, 60),
+  RATE_LIMIT_PER_PRINCIPAL: integer('RATE_LIMIT_PER_PRINCIPAL', 0, 1_000_000, 600),
+  RATE_LIMIT_PER_IP: integer('RATE_LIMIT_PER_IP', 0, 1_000_000, 1200),
+  REQUEST_BODY_TIMEOUT_SECONDS: integer('REQUEST_BODY_TIMEOUT_SECONDS', 1, 600, 10),
+  MAX_BATCH_SIZE: integer('MAX_BATCH_SIZE', 1, 1000, 32),
 });
+
+/** Every environment variable the node reads: the README table and the deploy files must agree with it. */
+export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
@@ -72,6 +122,47 @@ export interface Config {
   stateKeyGenerated: boolean;
   sseHeartbeatSeconds: number;
   shutdownGraceSeconds: number;
+  /** Resumable streams: events kept per stream, how long an idle stream is kept, and the SSE `retry` hint. */
+  eventStream: { maxEvents: number; ttlSeconds: number; retryMs: number };
+  auth: AuthConfig;
+  http: HttpSecurityConfig;
+  rateLimit: RateLimitConfig;
+}
+
+/** Who may call: nobody is checked (`none`), shared API keys, or OAuth 2.1 access tokens (JWT). */
+export interface AuthConfig {
+  mode: 'none' | 'apikey' | 'oauth';
+  /** AUTH_API_KEYS entries: plaintext keys or `sha256:<hex>` digests. Secret. */
+  apiKeys: string[];
+  oauth?: {
+    issuer: string;
+    audience: string;
+    /** Unset: discovered from the issuer's metadata (RFC 8414, then OpenID Connect). */
+    jwksUrl: string | undefined;
+    jwksRefreshSeconds: number;
+  };
+  /** Scopes every request needs (403 insufficient_scope without them). */
+  requiredScopes: string[];
+  /** Extra scopes per tool name, checked when the tool is called. */
+  toolScopes: Record<string, string[]>;
+}
+
+export interface HttpSecurityConfig {
+  /** The public base URL, for the RFC 9728 document; unset means derived from each request. */
+  publicUrl: string | undefined;
+  allowedHosts: string[] | undefined;
+  allowedOrigins: string[] | undefined;
+  /** Express `trust proxy`: false, a hop count, or proxy addresses. */
+  trustProxy: boolean | number | string;
+  bodyTimeoutMs: number;
+  maxBatchSize: number;
+}
+
+export interface RateLimitConfig {
+  windowSeconds: number;
+  /** Requests per window per principal and per client IP; 0 turns that limit off. */
+  perPrincipal: number;
+  perIp: number;
 }
 
 /** A configuration error names every bad variable and what was expected. */
@@ -94,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'MCP_STATE_KEY: required when REDIS_URL is set: every node must share one key (generate one with: openssl rand -base64 48)',
     );
   }
+  problems.push(...authProblems(env));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -110,5 +202,69 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stateKeyGenerated: e.MCP_STATE_KEY === undefined,
     sseHeartbeatSeconds: e.SSE_HEARTBEAT_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    eventStream: {
+      maxEvents: e.EVENT_STREAM_MAX_EVENTS,
+      ttlSeconds: e.EVENT_STREAM_TTL_SECONDS,
+      retryMs: e.SSE_RETRY_MILLISECONDS,
+    },
+    auth: {
+      mode: e.AUTH_MODE ?? 'none',
+      apiKeys: e.AUTH_API_KEYS ?? [],
+      oauth:
+        e.AUTH_MODE === 'oauth' && e.OAUTH_ISSUER && e.OAUTH_AUDIENCE
+          ? {
+              issuer: e.OAUTH_ISSUER,
+              audience: e.OAUTH_AUDIENCE,
+              jwksUrl: e.OAUTH_JWKS_URL,
+              jwksRefreshSeconds: e.OAUTH_JWKS_REFRESH_SECONDS,
+            }
+          : undefined,
+      requiredScopes: e.OAUTH_REQUIRED_SCOPES ?? [],
+      toolScopes: Object.fromEntries(
+        (e.OAUTH_TOOL_SCOPES ?? []).map((pair) => {
+          const [tool, scopes] = pair.split('=') as [string, string];
+          return [tool, scopes.split(' ').filter((scope) => scope !== '')];
+        }),
+      ),
+    },
+    http: {
+      publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+      allowedHosts: e.ALLOWED_HOSTS,
+      allowedOrigins: e.ALLOWED_ORIGINS,
+      trustProxy: parseTrustProxy(e.TRUST_PROXY),
+      bodyTimeoutMs: e.REQUEST_BODY_TIMEOUT_SECONDS * 1000,
+      maxBatchSize: e.MAX_BATCH_SIZE,
+    },
+    rateLimit: {
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      perPrincipal: e.RATE_LIMIT_PER_PRINCIPAL,
+      perIp: e.RATE_LIMIT_PER_IP,
+    },
   };
+}
+
+/** Rules across the authentication variables, checked on the raw values. */
+function authProblems(env: NodeJS.ProcessEnv): string[] {
+  const mode = env.AUTH_MODE?.trim();
+  const problems: string[] = [];
+  if (!mode && env.NODE_ENV?.trim() === 'production') {
+    problems.push(
+      'AUTH_MODE: required when NODE_ENV=production: set apikey or oauth (or none, explicitly, to serve without authentication)',
+    );
+  }
+  if (mode === 'apikey' && !env.AUTH_API_KEYS?.trim()) {
+    problems.push('AUTH_API_KEYS: required when AUTH_MODE=apikey (comma-separated keys or sha256:<hex> digests)');
+  }
+  if (mode === 'oauth') {
+    if (!env.OAUTH_ISSUER?.trim()) problems.push('OAUTH_ISSUER: required when AUTH_MODE=oauth');
+    if (!env.OAUTH_AUDIENCE?.trim()) {
+      problems.push('OAUTH_AUDIENCE: required when AUTH_MODE=oauth (the audience your tokens are issued for)');
+    }
+  }
+  return problems;
+}
+
+function parseTrustProxy(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === 'false') return false;
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
 }
