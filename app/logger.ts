@@ -24,6 +24,21 @@ const REDACTED_PATHS = [
   'REDIS_URL',
   'MCP_STATE_KEY',
   'AUTH_API_KEYS',
+  '*.AUTH_API_KEYS',
+  'apiKeys',
+  '*.apiKeys',
+  'auth.apiKeys',
+  '*.auth.apiKeys',
+  'authInfo.token',
+  '*.authInfo.token',
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+  'headers["set-cookie"]',
+  '*.headers["set-cookie"]',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
 ];
 
 export function createLogger(options: { level: string; nodeId: string }): Logger {

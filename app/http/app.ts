@@ -1,10 +1,10 @@
-import { createMcpExpressApp } from '@modelcontextprotocol/express';
-import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { JsonRpcCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { FleetStore } from '../store/types.js';
 import { type NodeState, operationsRouter } from './operations.js';
+import type { HttpSecurity } from './security/http-security.js';
 
 /** Bodies larger than this are refused with 413 before any parsing. */
 export const MAX_BODY = '4mb';
@@ -17,13 +17,25 @@ export function createHttpApp(deps: {
   node: NodeState;
   tracking: RequestHandler;
   mcp: RequestHandler;
+  /** The 2024-11-05 HTTP+SSE transport: `GET /sse` and `POST /messages`. */
+  legacySse?: RequestHandler;
+  /** Headers, Host/Origin checks, authentication, rate limits and request limits (app/http/security). */
+  security: HttpSecurity;
 }): Express {
-  // Host and Origin validation (DNS rebinding) and the JSON body parser come from the SDK.
-  const app = createMcpExpressApp({ host: deps.host, jsonLimit: MAX_BODY });
+  const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.security.trustProxy);
   app.use(deps.tracking);
+  app.use(deps.security.beforeRouting);
+  // Probes and scrapes come from load balancers and kubelets that address the node by IP and
+  // carry no credentials: answered before Host checks, authentication and rate limits.
   app.use(operationsRouter({ store: deps.store, metrics: deps.metrics, node: deps.node }));
+  // Who may call and how often is settled before a body of up to MAX_BODY is read and parsed.
+  app.use(deps.security.gate);
+  app.use(express.json({ limit: MAX_BODY }));
+  app.use(deps.security.afterParsing);
   app.all('/mcp', deps.mcp);
+  if (deps.legacySse) app.use(deps.legacySse);
   app.use(jsonBodyErrors(deps.logger));
   return app;
 }

@@ -16,20 +16,35 @@ export interface AppNode {
   stop(): Promise<void>;
 }
 
-export interface StartOptions {
+export interface StartOptions extends SpawnOptions {
   env?: Record<string, string | undefined>;
   nodeId?: string;
 }
 
-export function spawnApp(env: Record<string, string | undefined>): { child: ChildProcess; logs: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
+export interface SpawnOptions {
+  /** Keep only the newest lines: a long load run (bench/) logs a line per request. */
+  maxLogLines?: number;
+  /** Extra Node flags, e.g. `--cpu-prof` for profiling under load. */
+  nodeArgs?: string[];
+  /** The entry script; the default runs from source through tsx, `dist/app/main.js` runs the build. */
+  entry?: string[];
+}
+
+export function spawnApp(
+  env: Record<string, string | undefined>,
+  options: SpawnOptions = {},
+): { child: ChildProcess; logs: string[] } {
+  const entry = options.entry ?? ['--import', 'tsx', 'app/main.ts'];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  const maxLogLines = options.maxLogLines ?? Number.POSITIVE_INFINITY;
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) logs.push(line);
+    if (logs.length > maxLogLines) logs.splice(0, logs.length - maxLogLines);
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
@@ -38,7 +53,7 @@ export function spawnApp(env: Record<string, string | undefined>): { child: Chil
 
 export async function startAppNode(options: StartOptions = {}): Promise<AppNode> {
   const nodeId = options.nodeId ?? `node-${Math.random().toString(36).slice(2, 8)}`;
-  const { child, logs } = spawnApp({ NODE_ID: nodeId, ...options.env });
+  const { child, logs } = spawnApp({ NODE_ID: nodeId, ...options.env }, options);
   const exited = new Promise<number | NodeJS.Signals>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );

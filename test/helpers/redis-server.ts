@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, waitFor } from './ports.js';
 
@@ -9,6 +12,8 @@ import { freePort, waitFor } from './ports.js';
 export interface TestRedis {
   url: string;
   port: number;
+  /** The running redis-server's pid, undefined while stopped. */
+  readonly pid: number | undefined;
   /** A plain client for assertions on what the app stored. */
   client(): Redis;
   stop(): Promise<void>;
@@ -23,9 +28,22 @@ export function requireBinary(binary: string, aptPackage: string): void {
   }
 }
 
-export async function startTestRedis(): Promise<TestRedis> {
+export interface TestRedisOptions {
+  /**
+   * Keep the data across `stop()`/`start()` (an append-only file fsynced on every write, in a temp
+   * dir), as a production Redis keeps it across a restart. Off by default: an outage then also
+   * loses every key, the harsher case.
+   */
+  durable?: boolean;
+}
+
+export async function startTestRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
   requireBinary('redis-server', 'redis-server');
   const port = await freePort();
+  const dataDir = options.durable ? mkdtempSync(join(tmpdir(), 'mcp-fleet-redis-')) : undefined;
+  const persistence = dataDir
+    ? ['--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const clients: Redis[] = [];
@@ -51,8 +69,7 @@ export async function startTestRedis(): Promise<TestRedis> {
         '127.0.0.1',
         '--save',
         '',
-        '--appendonly',
-        'no',
+        ...persistence,
         '--protected-mode',
         'yes',
       ],
@@ -74,6 +91,9 @@ export async function startTestRedis(): Promise<TestRedis> {
   return {
     url,
     port,
+    get pid() {
+      return child?.exitCode === null ? child.pid : undefined;
+    },
     client: () => {
       const client = new Redis(url);
       clients.push(client);
@@ -84,6 +104,7 @@ export async function startTestRedis(): Promise<TestRedis> {
     close: async () => {
       for (const client of clients) client.disconnect();
       await stop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
