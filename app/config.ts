@@ -68,6 +68,10 @@ const EnvSchema = z.object({
     (v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32,
     'expected at least 32 bytes (generate one with: openssl rand -base64 48)',
   ),
+  MCP_STATE_KEY_PREVIOUS: optionalString.refine(
+    (v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32,
+    'expected at least 32 bytes (generate one with: openssl rand -base64 48)',
+  ),
   SSE_HEARTBEAT_SECONDS: integer('SSE_HEARTBEAT_SECONDS', 1, 3600, 15),
   SHUTDOWN_GRACE_SECONDS: integer('SHUTDOWN_GRACE_SECONDS', 1, 3600, 25),
   // Resumable event streams (Last-Event-ID on any node).
@@ -86,14 +90,19 @@ const EnvSchema = z.object({
   OAUTH_JWKS_REFRESH_SECONDS: integer('OAUTH_JWKS_REFRESH_SECONDS', 1, 3600, 30),
   OAUTH_REQUIRED_SCOPES: commaList,
   OAUTH_TOOL_SCOPES: commaList.refine(
-    (pairs) => pairs === undefined || pairs.every((pair) => /^[A-Za-z0-9_.-]+=[\x21\x23-\x5b\x5d-\x7e ]+$/.test(pair)),
+    (pairs) =>
+      pairs === undefined || pairs.every((pair) => /^[A-Za-z0-9_.-]+=[\x21\x23-\x5b\x5d-\x7e ]+$/.test(pair)),
     'expected tool=scope pairs separated by commas, several scopes separated by spaces (remember=memory:write)',
   ),
   PUBLIC_URL: httpUrl('the public base URL of this service, e.g. https://mcp.example.com'),
   ALLOWED_HOSTS: commaList,
   ALLOWED_ORIGINS: commaList,
   TRUST_PROXY: optionalString.refine(
-    (raw) => raw === undefined || raw === 'false' || /^\d{1,2}$/.test(raw) || /^[0-9a-fA-F.:/,\s]+$|^(loopback|linklocal|uniquelocal)(,.*)?$/.test(raw),
+    (raw) =>
+      raw === undefined ||
+      raw === 'false' ||
+      /^\d{1,2}$/.test(raw) ||
+      /^[0-9a-fA-F.:/,\s]+$|^(loopback|linklocal|uniquelocal)(,.*)?$/.test(raw),
     'expected false, a hop count (1 for one load balancer), or a comma-separated list of proxy addresses/CIDRs; "true" is refused because it lets any client pick its own IP',
   ),
   RATE_LIMIT_WINDOW_SECONDS: integer('RATE_LIMIT_WINDOW_SECONDS', 1, 3600, 60),
@@ -101,6 +110,13 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_IP: integer('RATE_LIMIT_PER_IP', 0, 1_000_000, 1200),
   REQUEST_BODY_TIMEOUT_SECONDS: integer('REQUEST_BODY_TIMEOUT_SECONDS', 1, 600, 10),
   MAX_BATCH_SIZE: integer('MAX_BATCH_SIZE', 1, 1000, 32),
+  // Test fixtures of the official conformance suite; never on in production.
+  MCP_CONFORMANCE_FIXTURES: optionalString
+    .refine(
+      (raw) => raw === undefined || ['0', '1', 'true', 'false'].includes(raw),
+      'expected 1 or true to register the conformance fixtures, 0 or false (the default) not to',
+    )
+    .transform((raw) => raw === '1' || raw === 'true'),
 });
 
 /** Every environment variable the node reads: the README table and the deploy files must agree with it. */
@@ -118,6 +134,8 @@ export interface Config {
   sessionTtlSeconds: number;
   sessionCacheMax: number;
   stateKey: string;
+  /** MCP_STATE_KEY_PREVIOUS: the key being rotated out, still accepted when verifying. */
+  previousStateKey: string | undefined;
   /** True when MCP_STATE_KEY was not given and this node made one up (single-node mode only). */
   stateKeyGenerated: boolean;
   sseHeartbeatSeconds: number;
@@ -127,6 +145,8 @@ export interface Config {
   auth: AuthConfig;
   http: HttpSecurityConfig;
   rateLimit: RateLimitConfig;
+  /** MCP_CONFORMANCE_FIXTURES: the tools, resources and prompts the official conformance suite calls. */
+  conformanceFixtures: boolean;
 }
 
 /** Who may call: nobody is checked (`none`), shared API keys, or OAuth 2.1 access tokens (JWT). */
@@ -200,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionCacheMax: e.SESSION_CACHE_MAX,
     stateKey: e.MCP_STATE_KEY ?? randomBytes(48).toString('base64'),
     stateKeyGenerated: e.MCP_STATE_KEY === undefined,
+    previousStateKey: e.MCP_STATE_KEY_PREVIOUS,
     sseHeartbeatSeconds: e.SSE_HEARTBEAT_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     eventStream: {
@@ -240,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perPrincipal: e.RATE_LIMIT_PER_PRINCIPAL,
       perIp: e.RATE_LIMIT_PER_IP,
     },
+    conformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
   };
 }
 
@@ -253,12 +275,16 @@ function authProblems(env: NodeJS.ProcessEnv): string[] {
     );
   }
   if (mode === 'apikey' && !env.AUTH_API_KEYS?.trim()) {
-    problems.push('AUTH_API_KEYS: required when AUTH_MODE=apikey (comma-separated keys or sha256:<hex> digests)');
+    problems.push(
+      'AUTH_API_KEYS: required when AUTH_MODE=apikey (comma-separated keys or sha256:<hex> digests)',
+    );
   }
   if (mode === 'oauth') {
     if (!env.OAUTH_ISSUER?.trim()) problems.push('OAUTH_ISSUER: required when AUTH_MODE=oauth');
     if (!env.OAUTH_AUDIENCE?.trim()) {
-      problems.push('OAUTH_AUDIENCE: required when AUTH_MODE=oauth (the audience your tokens are issued for)');
+      problems.push(
+        'OAUTH_AUDIENCE: required when AUTH_MODE=oauth (the audience your tokens are issued for)',
+      );
     }
   }
   return problems;

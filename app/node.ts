@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import { createMcpHandler, InMemoryServerEventBus, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { Redis } from 'ioredis';
 import { RedisServerEventBus } from './bus/redis-event-bus.js';
@@ -7,15 +7,30 @@ import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { createMcpEndpoint } from './http/mcp-endpoint.js';
 import { requestTracking } from './http/request-tracking.js';
+import { createHttpSecurity } from './http/security/http-security.js';
 import { createLogger, type Logger, redactUrlCredentials } from './logger.js';
 import { createServerFactory } from './mcp/server-factory.js';
 import { createMetrics } from './metrics.js';
+import { MemoryNodeRelay } from './relay/memory-relay.js';
+import type { NodeRelay } from './relay/node-relay.js';
+import { RedisNodeRelay } from './relay/redis-relay.js';
+import {
+  createMemoryStreamOwners,
+  createRedisStreamOwners,
+  type StreamOwnerRegistry,
+} from './relay/stream-owners.js';
 import { StreamableSessionManager } from './sessions/streamable-session-manager.js';
+import type { SessionEventStores } from './store/event-store.js';
+import { createMemoryEventStores } from './store/event-store-memory.js';
+import { createRedisEventStores } from './store/event-store-redis.js';
 import { createKeys } from './store/keys.js';
 import { createMemoryStore } from './store/memory-store.js';
+import { createRateLimiters, type RateLimiters } from './store/rate-limiters.js';
 import { connectRedis, waitUntilReady } from './store/redis-connection.js';
 import { createRedisStore } from './store/redis-store.js';
 import type { FleetStore } from './store/types.js';
+import { LegacySseSessions } from './transports/legacy-sse/legacy-sse-sessions.js';
+import { legacySseRouter } from './transports/legacy-sse/routes.js';
 
 export interface RunningNode {
   nodeId: string;
@@ -28,6 +43,14 @@ export interface RunningNode {
 interface Shared {
   store: FleetStore;
   bus: ServerEventBus;
+  /** Node-to-node delivery of client messages that reached the wrong node. */
+  relay: NodeRelay;
+  /** Which node holds each 2024-11-05 SSE stream. */
+  streamOwners: StreamOwnerRegistry;
+  /** Resumable 2025-era streams. */
+  eventStores: SessionEventStores;
+  /** Per-IP and per-principal limits, shared by all nodes through Redis. */
+  rateLimiters: RateLimiters;
 }
 
 /** Wires one node: the shared store, the MCP handlers for every era, and the HTTP server. */
@@ -36,7 +59,7 @@ export async function startNode(
   logger = createLogger({ level: config.logLevel, nodeId: config.nodeId }),
 ): Promise<RunningNode> {
   const metrics = createMetrics({ nodeId: config.nodeId });
-  const { store, bus } = config.redisUrl
+  const { store, bus, relay, streamOwners, eventStores, rateLimiters } = config.redisUrl
     ? await connectShared(config, config.redisUrl, logger, metrics)
     : embedded(config, logger);
 
@@ -46,6 +69,10 @@ export async function startNode(
     metrics,
     logger,
     stateKey: config.stateKey,
+    previousStateKey: config.previousStateKey,
+    bus,
+    toolScopes: config.auth.toolScopes,
+    conformanceFixtures: config.conformanceFixtures,
   });
   const heartbeatMs = config.sseHeartbeatSeconds * 1000;
   const modern = createMcpHandler((ctx) => createServerInstance({ era: ctx.era, authInfo: ctx.authInfo }), {
@@ -62,6 +89,24 @@ export async function startNode(
     cacheMax: config.sessionCacheMax,
     idleMs: config.sessionTtlSeconds * 1000,
     heartbeatMs,
+    eventStores,
+    retryIntervalMs: config.eventStream.retryMs,
+    relay,
+  });
+  const sseSessions = new LegacySseSessions({
+    store: store.sessions,
+    owners: streamOwners,
+    relay,
+    createServer: createServerInstance,
+    metrics,
+    logger,
+    heartbeatMs,
+  });
+  // Every change published on any node reaches the 2025 and 2024 streams held here; the 2026
+  // listen streams subscribe to the bus themselves, inside createMcpHandler.
+  bus.subscribe((event) => {
+    sessions.notify(event);
+    sseSessions.notify(event);
   });
 
   let draining = false;
@@ -74,10 +119,12 @@ export async function startNode(
     node: {
       nodeId: config.nodeId,
       isDraining: () => draining,
-      activeSessions: () => sessions.activeSessions,
+      activeSessions: () => sessions.activeSessions + sseSessions.activeSessions,
     },
     tracking: tracking.middleware,
     mcp: createMcpEndpoint({ modern, sessions, store, logger }),
+    legacySse: legacySseRouter({ sessions: sseSessions, store, logger }),
+    security: createHttpSecurity({ config, limiters: rateLimiters, logger }),
   });
 
   const server = createServer(app);
@@ -104,16 +151,23 @@ export async function startNode(
         { reason, inFlight: tracking.inFlight(), graceSeconds: config.shutdownGraceSeconds },
         'draining',
       );
-      server.close();
-      server.closeIdleConnections();
-      while (tracking.inFlight() > 0 && Date.now() < deadline) {
+      // Stop accepting connections, but do not close idle keep-alive ones yet: closing one from
+      // this side races a proxy that sends a request on it at that instant, and nginx then
+      // answers 502 and cannot retry a POST (seen in test/e2e/cluster-faults.test.ts). Requests
+      // that still arrive are served with `Connection: close`; a proxy closes its idle
+      // connections itself within its keep-alive timeout, which must be shorter than ours.
+      stopAccepting(server);
+      const settleUntil = Math.min(deadline, Date.now() + server.keepAliveTimeout);
+      while ((tracking.inFlight() > 0 || Date.now() < settleUntil) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
-        server.closeIdleConnections();
       }
+      server.closeIdleConnections();
       if (tracking.inFlight() > 0)
         logger.warn({ inFlight: tracking.inFlight() }, 'grace period over with calls in flight');
       await sessions.closeAll();
+      await sseSessions.closeAll();
       await modern.close();
+      await relay.close();
       server.closeAllConnections();
       await store.close();
       logger.info('drained');
@@ -136,7 +190,19 @@ function embedded(config: Config, logger: Logger): Shared {
   return {
     store: createMemoryStore({ sessionTtlSeconds: config.sessionTtlSeconds }),
     bus: new InMemoryServerEventBus(),
+    relay: new MemoryNodeRelay(),
+    streamOwners: createMemoryStreamOwners({ ttlSeconds: streamOwnerTtlSeconds(config) }),
+    eventStores: createMemoryEventStores({
+      maxEventsPerStream: config.eventStream.maxEvents,
+      ttlSeconds: config.eventStream.ttlSeconds,
+    }),
+    rateLimiters: createRateLimiters({ config: config.rateLimit, keys: createKeys(config.redisKeyPrefix) }),
   };
+}
+
+/** An owner record outlives two missed heartbeats, then expires. */
+function streamOwnerTtlSeconds(config: Config): number {
+  return config.sseHeartbeatSeconds * 3;
 }
 
 async function connectShared(
@@ -158,6 +224,10 @@ async function connectShared(
   bus
     .start()
     .catch((err: Error) => logger.error({ err: err.message }, 'could not subscribe to server events'));
+  const relay = new RedisNodeRelay({ publisher: redis, subscriber, keys, nodeId: config.nodeId, logger });
+  relay
+    .start()
+    .catch((err: Error) => logger.error({ err: err.message }, 'could not subscribe to the relay channel'));
   if (!(await waitUntilReady(redis, 5_000))) {
     logger.error('redis is unreachable at start; serving 503 until it is back');
   }
@@ -168,7 +238,19 @@ async function connectShared(
     metrics,
     onClose: () => quitAll([redis, subscriber]),
   });
-  return { store, bus };
+  return {
+    store,
+    bus,
+    relay,
+    streamOwners: createRedisStreamOwners({ redis, keys, ttlSeconds: streamOwnerTtlSeconds(config) }),
+    eventStores: createRedisEventStores({
+      redis,
+      keys,
+      limits: { maxEventsPerStream: config.eventStream.maxEvents, ttlSeconds: config.eventStream.ttlSeconds },
+      logger,
+    }),
+    rateLimiters: createRateLimiters({ config: config.rateLimit, redis, keys }),
+  };
 }
 
 async function quitAll(connections: Redis[]): Promise<void> {
@@ -178,6 +260,14 @@ async function quitAll(connections: Redis[]): Promise<void> {
       else connection.disconnect();
     }),
   );
+}
+
+/**
+ * `http.Server#close` also closes idle keep-alive connections at once (Node 19+); the plain
+ * `net.Server#close` only stops accepting, which is what a drain wants first.
+ */
+function stopAccepting(server: Server): void {
+  NetServer.prototype.close.call(server);
 }
 
 function listen(server: Server, port: number, host: string): Promise<string> {

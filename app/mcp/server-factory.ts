@@ -1,14 +1,17 @@
 import {
   type AuthInfo,
-  createRequestStateCodec,
   McpServer,
+  requireScopes,
   type ServerContext,
+  type ServerEventBus,
 } from '@modelcontextprotocol/server';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { FleetStore } from '../store/types.js';
 import { SERVER_NAME, SERVER_VERSION } from '../version.js';
+import { CONFORMANCE_CAPABILITIES, registerConformanceFixtures } from './conformance/index.js';
 import { principalOf } from './principal.js';
+import { createRequestStateSealer } from './request-state.js';
 import { TOOLS } from './tools/index.js';
 import type { Era, ToolDefinition, ToolEnv } from './tools/tool.js';
 
@@ -31,18 +34,30 @@ export function createServerFactory(deps: {
   logger: Logger;
   /** MCP_STATE_KEY: seals multi-round-trip request state so that any node can verify it. */
   stateKey: string;
+  /** MCP_STATE_KEY_PREVIOUS: still accepted while a key rotation is under way. */
+  previousStateKey?: string;
+  /** OAUTH_TOOL_SCOPES: scopes a token needs to call each tool (403 insufficient_scope without). */
+  toolScopes?: Record<string, string[]>;
+  /** Where tools publish list and resource changes (see the notify_change tool). */
+  bus: ServerEventBus;
+  /** MCP_CONFORMANCE_FIXTURES: also serve the official conformance suite's tools, resources and prompts. */
+  conformanceFixtures?: boolean;
 }): ServerFactory {
-  // Bound to the principal, so that one caller's state cannot be replayed by another.
-  const stateCodec = createRequestStateCodec({
+  const stateCodec = createRequestStateSealer({
     key: deps.stateKey,
-    bind: (ctx: ServerContext) => principalOf(ctx.http?.authInfo),
+    previousKey: deps.previousStateKey,
+    logger: deps.logger,
   });
 
   return ({ era, transport = 'streamable-http' }) => {
     const server = new McpServer(
       { name: SERVER_NAME, version: SERVER_VERSION },
       {
-        capabilities: { tools: { listChanged: true }, logging: {} },
+        capabilities: {
+          tools: { listChanged: true },
+          logging: {},
+          ...(deps.conformanceFixtures ? CONFORMANCE_CAPABILITIES : {}),
+        },
         requestState: { verify: stateCodec.verify },
       },
     );
@@ -52,12 +67,15 @@ export function createServerFactory(deps: {
       transport,
       protocolVersion: () => server.server.getNegotiatedProtocolVersion(),
       memory: deps.store.memory,
+      publish: (event) => deps.bus.publish(event),
+      requestState: stateCodec,
       memoryScope: (ctx) =>
         era === 'legacy' && ctx.sessionId
           ? { kind: 'session', sessionId: ctx.sessionId }
           : { kind: 'principal', principal: principalOf(ctx.http?.authInfo) },
     };
     for (const tool of TOOLS) registerTool(server, tool, env, deps);
+    if (deps.conformanceFixtures) registerConformanceFixtures(server, env);
     return server;
   };
 }
@@ -66,7 +84,7 @@ function registerTool(
   server: McpServer,
   tool: ToolDefinition,
   env: ToolEnv,
-  deps: { metrics: Metrics; logger: Logger },
+  deps: { metrics: Metrics; logger: Logger; toolScopes?: Record<string, string[]> },
 ): void {
   server.registerTool(
     tool.name,
@@ -75,6 +93,7 @@ function registerTool(
       description: tool.description,
       inputSchema: tool.input,
       annotations: tool.annotations,
+      scopeChallenge: scopeChallengeFor(deps.toolScopes?.[tool.name]),
     },
     async (args: unknown, ctx: ServerContext) => {
       const stopTimer = deps.metrics.toolDuration.startTimer({ tool: tool.name });
@@ -102,4 +121,10 @@ function registerTool(
       }
     },
   );
+}
+
+/** The SDK answers a call without these scopes with 403 and a `WWW-Authenticate` scope challenge. */
+function scopeChallengeFor(scopes: string[] | undefined) {
+  const [first, ...rest] = scopes ?? [];
+  return first === undefined ? undefined : requireScopes(first, ...rest);
 }

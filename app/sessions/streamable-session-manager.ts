@@ -2,6 +2,7 @@ import {
   type AuthInfo,
   isInitializeRequest,
   type McpServer,
+  type ServerEvent,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { LRUCache } from 'lru-cache';
@@ -10,6 +11,11 @@ import type { Logger } from '../logger.js';
 import { principalOf } from '../mcp/principal.js';
 import type { ServerFactory } from '../mcp/server-factory.js';
 import type { Metrics } from '../metrics.js';
+import type { NodeRelay } from '../relay/node-relay.js';
+import { namespaceServerRequests } from '../relay/request-id-namespace.js';
+import { relayForeignResponses } from '../relay/response-relay.js';
+import { sendServerEvent } from '../relay/server-events.js';
+import type { SessionEventStores } from '../store/event-store.js';
 import type { SessionRecord, SessionStore } from '../store/types.js';
 import { isWellFormedSessionId, newSessionId } from './session-id.js';
 
@@ -17,6 +23,8 @@ import { isWellFormedSessionId, newSessionId } from './session-id.js';
 interface LiveSession {
   server: McpServer;
   transport: WebStandardStreamableHTTPServerTransport;
+  /** Standalone GET streams open on this node: bus events go only where a client listens. */
+  openGetStreams: number;
 }
 
 export interface HandleOptions {
@@ -34,6 +42,12 @@ export interface StreamableSessionManagerOptions {
   /** A local transport idle this long is closed; it matches the session TTL. */
   idleMs: number;
   heartbeatMs: number;
+  /** Resumable streams (`Last-Event-ID` on any node); without it, streams are not resumable. */
+  eventStores?: SessionEventStores;
+  /** The SSE `retry` hint, in ms, sent with the priming event of resumable streams. */
+  retryIntervalMs?: number;
+  /** Carries clients' answers to server→client requests to the node waiting for them. */
+  relay?: NodeRelay;
 }
 
 /** Marks the replayed initialize, so that the node never mistakes it for a client's. */
@@ -58,12 +72,32 @@ export class StreamableSessionManager {
       updateAgeOnGet: true,
       ttlAutopurge: true,
       dispose: (session, id) => {
-        options.metrics.activeSessions.set(this.live.size);
+        options.metrics.activeSessions.dec();
         session.server.close().catch((err: Error) => {
           options.logger.warn({ sessionId: id, err: err.message }, 'closing an evicted session failed');
         });
       },
     });
+    options.relay?.onEnvelope('session-responses', async ({ sessionId, messages }) => {
+      const session = this.live.get(sessionId);
+      if (!session) return 'not-held';
+      const delivered = await session.transport.handleRequest(replayRequest(messages, sessionId));
+      await delivered.text();
+      return delivered.ok ? 'delivered' : 'not-held';
+    });
+  }
+
+  /** Bus events reach the sessions whose GET stream is open on this node. */
+  notify(event: ServerEvent): void {
+    for (const [sessionId, session] of this.live.entries()) {
+      if (session.openGetStreams === 0) continue;
+      sendServerEvent(session.server, event).catch((err: Error) => {
+        this.options.logger.warn(
+          { sessionId, err: err.message, event: event.kind },
+          'could not notify a session',
+        );
+      });
+    }
   }
 
   get activeSessions(): number {
@@ -84,7 +118,7 @@ export class StreamableSessionManager {
     }
     if (!isWellFormedSessionId(sessionId)) return sessionNotFoundResponse();
 
-    const record = await this.options.store.touch(sessionId);
+    const record = await this.options.store.touch(sessionId, principalOf(options.authInfo));
     if (record === null || record.principal !== principalOf(options.authInfo)) {
       // Expired, deleted elsewhere, or presented by someone else: the same answer for each.
       if (record === null) this.live.delete(sessionId);
@@ -96,8 +130,18 @@ export class StreamableSessionManager {
       this.options.logger.info({ sessionId }, 'session ended by client');
       return new Response(null, { status: 200 });
     }
+    if (request.method === 'POST' && this.options.relay) {
+      const relayed = await relayForeignResponses(
+        options.parsedBody,
+        sessionId,
+        this.options.relay,
+        this.options.logger,
+      );
+      if (relayed) return relayed;
+    }
     const session = this.live.get(sessionId) ?? (await this.restore(record, options.authInfo));
-    return session.transport.handleRequest(request, options);
+    const response = await session.transport.handleRequest(request, options);
+    return request.method === 'GET' ? trackGetStream(response, session) : response;
   }
 
   /** Closes every local transport (and so every open stream). Records stay in the store. */
@@ -206,6 +250,8 @@ export class StreamableSessionManager {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessionId,
       keepAliveMs: this.options.heartbeatMs,
+      eventStore: this.options.eventStores?.forSession(sessionId),
+      retryInterval: this.options.retryIntervalMs,
       ...(onCreated ? { onsessioninitialized: onCreated } : {}),
     });
     server.server.oninitialized = () => {
@@ -217,16 +263,43 @@ export class StreamableSessionManager {
       }
     };
     await server.connect(transport);
-    return { server, transport };
+    if (this.options.relay) namespaceServerRequests(transport, this.options.relay.address);
+    return { server, transport, openGetStreams: 0 };
   }
 
   private remember(sessionId: string, session: LiveSession): void {
     this.live.set(sessionId, session);
-    this.options.metrics.activeSessions.set(this.live.size);
+    this.options.metrics.activeSessions.inc();
   }
 }
 
-function replayRequest(message: Record<string, unknown>, sessionId?: string): Request {
+/** Counts a GET event stream as open until the client goes away or the stream ends. */
+function trackGetStream(response: Response, session: LiveSession): Response {
+  if (!response.ok || !response.body) return response;
+  session.openGetStreams++;
+  let open = true;
+  const closed = () => {
+    if (open) session.openGetStreams--;
+    open = false;
+  };
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) {
+        closed();
+        controller.close();
+      } else controller.enqueue(value);
+    },
+    cancel(reason) {
+      closed();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, headers: response.headers });
+}
+
+function replayRequest(message: Record<string, unknown> | unknown[], sessionId?: string): Request {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',

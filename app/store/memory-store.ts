@@ -45,9 +45,10 @@ export function createMemoryStore(options: { sessionTtlSeconds: number; now?: ()
     async create(record) {
       records.set(record.id, { value: { ...record }, expiresAt: now() + ttlMs });
     },
-    async touch(id) {
+    async touch(id, principal) {
       const entry = live(records, id);
       if (!entry) return null;
+      if (principal !== undefined && entry.value.principal !== principal) return { ...entry.value };
       entry.expiresAt = now() + ttlMs;
       entry.value.lastSeen = now();
       const memory = live(memories, `session:${id}`);

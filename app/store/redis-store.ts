@@ -21,16 +21,19 @@ const SCRIPTS = {
   rememberForPrincipal: 'remember-for-principal-1.lua',
 } as const;
 
-type ScriptName = keyof typeof SCRIPTS;
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
-function defineScripts(redis: Redis): Record<ScriptName, ScriptCall> {
-  const calls = {} as Record<ScriptName, ScriptCall>;
-  for (const [name, file] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
+/** Loads scripts from ./lua (named verb-KEYCOUNT.lua) as ioredis commands; used by every Redis-backed store. */
+export function defineScripts<Name extends string>(
+  redis: Redis,
+  scripts: Record<Name, string>,
+): Record<Name, ScriptCall> {
+  const calls = {} as Record<Name, ScriptCall>;
+  for (const [name, file] of Object.entries(scripts) as [Name, string][]) {
     const numberOfKeys = Number(/-(\d+)\.lua$/.exec(file)?.[1]);
     const lua = readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
     redis.defineCommand(name, { numberOfKeys, lua });
-    calls[name] = (...args) => (redis as unknown as Record<ScriptName, ScriptCall>)[name](...args);
+    calls[name] = (...args) => (redis as unknown as Record<Name, ScriptCall>)[name](...args);
   }
   return calls;
 }
@@ -48,7 +51,7 @@ export function createRedisStore(deps: {
   onClose?: () => Promise<void>;
 }): FleetStore {
   const { redis, keys, sessionTtlSeconds, metrics } = deps;
-  const scripts = defineScripts(redis);
+  const scripts = defineScripts(redis, SCRIPTS);
 
   async function timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
     const end = metrics.storeCommandDuration.startTimer({ operation });
@@ -68,13 +71,14 @@ export function createRedisStore(deps: {
       timed('session.create', async () => {
         await scripts.createSession(keys.session(record.id), sessionTtlSeconds, ...encodeRecord(record));
       }),
-    touch: (id) =>
+    touch: (id, principal) =>
       timed('session.touch', async () => {
         const flat = (await scripts.touchSession(
           keys.session(id),
           keys.sessionMemory(id),
           sessionTtlSeconds,
           Date.now(),
+          ...(principal === undefined ? [] : [principal]),
         )) as string[] | null;
         return flat ? decodeRecord(id, flat) : null;
       }),

@@ -18,9 +18,10 @@ export interface SessionStore {
   create(record: SessionRecord): Promise<void>;
   /**
    * Re-checks the record and slides its TTL in one round trip. Returns null when the session has
-   * expired or was deleted, on any node.
+   * expired or was deleted, on any node. Given the caller's principal, a session of another
+   * principal is returned without being touched: a stranger's request must not keep it alive.
    */
-  touch(id: string): Promise<SessionRecord | null>;
+  touch(id: string, principal?: string): Promise<SessionRecord | null>;
   /** Sets the negotiated version, only if the session still exists (never resurrects an expired key). */
   setProtocolVersion(id: string, protocolVersion: string): Promise<void>;
   /** Ends the session cluster-wide. Returns false when it did not exist. */

@@ -1,4 +1,10 @@
-import type { CallToolResult, InputRequiredResult, ServerContext } from '@modelcontextprotocol/server';
+import type {
+  CallToolResult,
+  InputRequiredResult,
+  RequestStateCodec,
+  ServerContext,
+  ServerEvent,
+} from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { MemoryScope, MemoryStore } from '../../store/types.js';
 
@@ -15,6 +21,10 @@ export interface ToolEnv {
   memory: MemoryStore;
   /** Per session in the 2025 era, per principal in 2026 (which has no sessions). */
   memoryScope(ctx: ServerContext): MemoryScope;
+  /** Publishes a change to every client on every node (the Redis ServerEventBus in a cluster). */
+  publish(event: ServerEvent): void;
+  /** Seals multi-round-trip state with MCP_STATE_KEY, bound to the caller, so any node can verify it. */
+  requestState: RequestStateCodec;
 }
 
 export type ToolResult = CallToolResult | InputRequiredResult;

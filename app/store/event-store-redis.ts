@@ -1,0 +1,80 @@
+import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import {
+  type EventStoreLimits,
+  formatEventId,
+  InvalidEventIdError,
+  isReplayable,
+  isValidStreamId,
+  parseEventId,
+  type SessionEventStores,
+} from './event-store.js';
+import type { Keys } from './keys.js';
+import { defineScripts } from './redis-store.js';
+
+/**
+ * Resumable streams on Redis Streams, so that a client whose stream broke can resume with
+ * `Last-Event-ID` on any node. Each write appends, caps the stream and slides its TTL in one
+ * script; a replay is one XRANGE after the client's last position.
+ */
+export function createRedisEventStores(deps: {
+  redis: Redis;
+  keys: Keys;
+  limits: EventStoreLimits;
+  logger?: Logger;
+}): SessionEventStores {
+  const { redis, keys, limits } = deps;
+  const scripts = defineScripts(redis, { appendEvent: 'append-event-1.lua' });
+
+  return {
+    forSession(sessionId: string): EventStore {
+      return {
+        async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+          if (!isValidStreamId(streamId))
+            throw new Error(`refusing to store events for stream id ${streamId}`);
+          let position: string;
+          try {
+            position = (await scripts.appendEvent(
+              keys.sessionEventStream(sessionId, streamId),
+              limits.maxEventsPerStream,
+              limits.ttlSeconds,
+              JSON.stringify(message),
+            )) as string;
+          } catch (err) {
+            if ((err as Error).name === 'ReplyError') throw err;
+            // Redis is unreachable. The SDK transport sends nothing when storeEvent throws, so the
+            // client would wait forever for this response (seen in test/e2e/cluster-faults.test.ts).
+            // Deliver it live, unstored, under an id positioned at this instant: resuming after it
+            // replays whatever was stored later.
+            deps.logger?.warn(
+              { sessionId, streamId, err: (err as Error).message },
+              'event store unreachable: message delivered without resumability',
+            );
+            position = `${Date.now()}-0`;
+          }
+          return formatEventId(streamId, position);
+        },
+        async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
+          return parseEventId(eventId)?.streamId;
+        },
+        async replayEventsAfter(lastEventId, { send }): Promise<StreamId> {
+          const parsed = parseEventId(lastEventId);
+          if (!parsed) throw new InvalidEventIdError();
+          const entries = await redis.xrange(
+            keys.sessionEventStream(sessionId, parsed.streamId),
+            `(${parsed.position}`,
+            '+',
+            'COUNT',
+            limits.maxEventsPerStream,
+          );
+          for (const [position, fields] of entries) {
+            const message = JSON.parse(fields[1] ?? '{}') as JSONRPCMessage;
+            if (isReplayable(message)) await send(formatEventId(parsed.streamId, position), message);
+          }
+          return parsed.streamId;
+        },
+      };
+    },
+  };
+}

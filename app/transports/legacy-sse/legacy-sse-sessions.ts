@@ -1,0 +1,303 @@
+import {
+  type AuthInfo,
+  isInitializeRequest,
+  type JSONRPCMessage,
+  type McpServer,
+  parseJSONRPCMessage,
+  type ServerEvent,
+} from '@modelcontextprotocol/server';
+import { JsonRpcCode } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { principalOf } from '../../mcp/principal.js';
+import type { ServerFactory } from '../../mcp/server-factory.js';
+import type { Metrics } from '../../metrics.js';
+import type { NodeRelay, RelayEnvelope } from '../../relay/node-relay.js';
+import { sendServerEvent } from '../../relay/server-events.js';
+import type { StreamOwnerRegistry } from '../../relay/stream-owners.js';
+import { isWellFormedSessionId, newSessionId } from '../../sessions/session-id.js';
+import type { SessionRecord, SessionStore } from '../../store/types.js';
+import { SseStreamTransport } from './sse-stream-transport.js';
+
+/** A request the HTTP layer must refuse, with its status and JSON-RPC error. */
+export interface Refusal {
+  status: number;
+  code: number;
+  message: string;
+  data?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+interface LiveSseSession {
+  server: McpServer;
+  transport: SseStreamTransport;
+  authInfo: AuthInfo | undefined;
+  record: SessionRecord;
+}
+
+export interface LegacySseSessionsOptions {
+  store: SessionStore;
+  owners: StreamOwnerRegistry;
+  relay: NodeRelay;
+  createServer: ServerFactory;
+  metrics: Metrics;
+  logger: Logger;
+  heartbeatMs: number;
+  /** Where clients POST their messages; the session id is appended as `?sessionId=`. */
+  messagesPath?: string;
+}
+
+/** Marks the replayed initialize of a restored session. */
+const RESTORE_REQUEST_ID = 'mcp-fleet-restore';
+
+const notFound: Refusal = { status: 404, code: JsonRpcCode.SessionNotFound, message: 'Session not found' };
+
+/**
+ * The 2024-11-05 HTTP+SSE sessions of this node, in a cluster.
+ *
+ * The session record (initialize params, principal) lives in the shared store like a 2025-era
+ * one; the event stream lives on exactly one node, whose relay address is the session's owner
+ * record. A POST reaching any other node is relayed to the owner. When the owner is gone the POST
+ * is answered 410, and the client reconnects with `GET /sse?sessionId=<id>` on any node, which
+ * rebuilds the session from its record and becomes the new owner.
+ */
+export class LegacySseSessions {
+  private readonly live = new Map<string, LiveSseSession>();
+  private readonly ticker: NodeJS.Timeout;
+  private readonly messagesPath: string;
+
+  constructor(private readonly options: LegacySseSessionsOptions) {
+    this.messagesPath = options.messagesPath ?? '/messages';
+    options.relay.onEnvelope('sse-messages', (envelope) => this.deliverRelayed(envelope));
+    this.ticker = setInterval(() => void this.heartbeat(), options.heartbeatMs);
+    this.ticker.unref();
+  }
+
+  get activeSessions(): number {
+    return this.live.size;
+  }
+
+  /**
+   * `GET /sse` (a new session) or `GET /sse?sessionId=` (resume one held by a dead node, or by
+   * this one). Returns a refusal, or undefined once the stream is open and announced.
+   */
+  async openStream(
+    res: import('node:http').ServerResponse,
+    resumeId: string | undefined,
+    authInfo: AuthInfo | undefined,
+  ): Promise<Refusal | undefined> {
+    const principal = principalOf(authInfo);
+    let record: SessionRecord;
+    if (resumeId !== undefined) {
+      if (!isWellFormedSessionId(resumeId)) return notFound;
+      // With the principal, a stranger's request leaves another principal's session untouched.
+      const stored = await this.options.store.touch(resumeId, principal);
+      if (stored === null || stored.principal !== principal) return notFound;
+      record = stored;
+      await this.live.get(resumeId)?.server.close();
+    } else {
+      const now = Date.now();
+      record = {
+        id: newSessionId(),
+        initializeParams: {},
+        protocolVersion: '',
+        principal,
+        createdAt: now,
+        lastSeen: now,
+      };
+      await this.options.store.create(record);
+    }
+    await this.options.owners.claim(record.id, this.options.relay.address);
+
+    const server = this.options.createServer({ era: 'legacy', authInfo, transport: 'sse' });
+    const transport = new SseStreamTransport(res, {
+      sessionId: record.id,
+      endpoint: `${this.messagesPath}?sessionId=${record.id}`,
+      heartbeatMs: this.options.heartbeatMs,
+    });
+    const session: LiveSseSession = { server, transport, authInfo, record };
+    server.server.oninitialized = () => {
+      const version = server.server.getNegotiatedProtocolVersion();
+      if (version) {
+        this.options.store.setProtocolVersion(record.id, version).catch((err: Error) => {
+          this.options.logger.warn(
+            { sessionId: record.id, err: err.message },
+            'could not record the protocol version',
+          );
+        });
+      }
+    };
+    await server.connect(transport);
+    const serverOnClose = transport.onclose;
+    transport.onclose = () => {
+      serverOnClose?.();
+      this.forget(session);
+    };
+    this.live.set(record.id, session);
+    this.options.metrics.activeSessions.inc();
+
+    if (resumeId !== undefined && Object.keys(record.initializeParams).length > 0) {
+      await this.replayInitialize(session);
+    }
+    transport.announceEndpoint();
+    this.options.logger.info(
+      { sessionId: record.id, principal, resumed: resumeId !== undefined, relay: this.options.relay.address },
+      resumeId === undefined ? 'sse session created' : 'sse session resumed on this node',
+    );
+    return undefined;
+  }
+
+  /** `POST /messages?sessionId=`: deliver here, or relay to the node holding the stream. */
+  async postMessages(
+    sessionId: string | undefined,
+    body: unknown,
+    authInfo: AuthInfo | undefined,
+  ): Promise<Refusal | undefined> {
+    if (sessionId === undefined) {
+      return {
+        status: 400,
+        code: JsonRpcCode.ServerError,
+        message: 'Bad Request: the sessionId query parameter is required',
+      };
+    }
+    if (!isWellFormedSessionId(sessionId)) return notFound;
+    let messages: JSONRPCMessage[];
+    try {
+      messages = (Array.isArray(body) ? body : [body]).map((m) => parseJSONRPCMessage(m));
+      if (messages.length === 0) throw new Error('empty batch');
+    } catch {
+      return {
+        status: 400,
+        code: JsonRpcCode.InvalidRequest,
+        message: 'Invalid Request: the body is not a JSON-RPC message',
+      };
+    }
+    const record = await this.options.store.touch(sessionId, principalOf(authInfo));
+    if (record === null || record.principal !== principalOf(authInfo)) return notFound;
+
+    const local = this.live.get(sessionId);
+    if (local?.transport.isOpen) {
+      await this.receive(local, messages);
+      return undefined;
+    }
+    const owner = await this.options.owners.ownerOf(sessionId);
+    if (owner === null || owner === this.options.relay.address) return gone(sessionId);
+    const outcome = await this.options.relay.send(owner, { kind: 'sse-messages', sessionId, messages });
+    switch (outcome) {
+      case 'delivered':
+        return undefined;
+      case 'unreachable':
+        await this.options.owners.release(sessionId, owner);
+        this.options.logger.info({ sessionId, owner }, 'the node holding this sse stream is gone');
+        return gone(sessionId);
+      case 'not-held':
+        return gone(sessionId);
+      case 'timeout':
+        return {
+          status: 503,
+          code: JsonRpcCode.InternalError,
+          message:
+            'Service unavailable: the node holding this event stream did not confirm the message in time. Retry shortly.',
+          data: { reason: 'relay_timeout' },
+          headers: { 'retry-after': '1' },
+        };
+    }
+  }
+
+  /** Bus events reach the streams this node holds. */
+  notify(event: ServerEvent): void {
+    for (const [sessionId, session] of this.live) {
+      sendServerEvent(session.server, event).catch((err: Error) => {
+        this.options.logger.warn(
+          { sessionId, err: err.message, event: event.kind },
+          'could not notify an sse session',
+        );
+      });
+    }
+  }
+
+  /** Ends every stream (clients reconnect elsewhere) and gives up their ownership. Records stay. */
+  async closeAll(): Promise<void> {
+    clearInterval(this.ticker);
+    const sessions = [...this.live.values()];
+    await Promise.allSettled(
+      sessions.map(async (session) => {
+        await this.options.owners.release(session.record.id, this.options.relay.address);
+        await session.server.close();
+      }),
+    );
+  }
+
+  private async deliverRelayed(envelope: RelayEnvelope): Promise<'delivered' | 'not-held'> {
+    const session = this.live.get(envelope.sessionId);
+    if (!session?.transport.isOpen) return 'not-held';
+    await this.receive(session, envelope.messages);
+    return 'delivered';
+  }
+
+  private async receive(session: LiveSseSession, messages: JSONRPCMessage[]): Promise<void> {
+    for (const message of messages) {
+      if (isInitializeRequest(message)) {
+        // The record must hold what any node needs to rebuild the session later.
+        session.record = { ...session.record, initializeParams: message.params as Record<string, unknown> };
+        await this.options.store.create({ ...session.record, lastSeen: Date.now() });
+      }
+      session.transport.deliver(message, { authInfo: session.authInfo });
+    }
+  }
+
+  private async replayInitialize(session: LiveSseSession): Promise<void> {
+    const response = await session.transport.exchangeInternally(
+      {
+        jsonrpc: '2.0',
+        id: RESTORE_REQUEST_ID,
+        method: 'initialize',
+        params: session.record.initializeParams,
+      },
+      { authInfo: session.authInfo },
+    );
+    if ('error' in response) throw new Error(`replaying initialize failed: ${response.error.message}`);
+    session.transport.deliver(
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { authInfo: session.authInfo },
+    );
+  }
+
+  private forget(session: LiveSseSession): void {
+    const id = session.record.id;
+    if (this.live.get(id) !== session) return;
+    this.live.delete(id);
+    this.options.metrics.activeSessions.dec();
+    this.options.owners.release(id, this.options.relay.address).catch((err: Error) => {
+      this.options.logger.warn({ sessionId: id, err: err.message }, 'could not release an sse stream');
+    });
+    this.options.logger.info({ sessionId: id }, 'sse stream closed');
+  }
+
+  /**
+   * Every heartbeat: slide the owner records and the session records of the streams held here.
+   * A stream another node took over, or whose session ended, is closed.
+   */
+  private async heartbeat(): Promise<void> {
+    const ids = [...this.live.keys()];
+    if (ids.length === 0) return;
+    try {
+      const lost = new Set(await this.options.owners.refresh(ids, this.options.relay.address));
+      for (const id of ids) {
+        if (!lost.has(id) && (await this.options.store.touch(id)) !== null) continue;
+        this.options.logger.info({ sessionId: id }, 'closing an sse stream this node no longer owns');
+        await this.live.get(id)?.server.close();
+      }
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message }, 'sse heartbeat could not reach the store');
+    }
+  }
+}
+
+function gone(sessionId: string): Refusal {
+  return {
+    status: 410,
+    code: JsonRpcCode.ServerError,
+    message: `Gone: the event stream of this session has closed. Reconnect with GET /sse?sessionId=${sessionId} to continue the session.`,
+    data: { reason: 'stream_closed', reconnect: `/sse?sessionId=${sessionId}` },
+  };
+}

@@ -1,0 +1,256 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryEventStores } from '../../app/store/event-store-memory.js';
+import { createRedisEventStores } from '../../app/store/event-store-redis.js';
+import { createKeys } from '../../app/store/keys.js';
+import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
+import { connectModernClient } from '../helpers/clients.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+
+const PROTOCOL = '2025-11-25';
+
+describe('resumable streams: Last-Event-ID on any node (real Redis, two real nodes)', () => {
+  let redis: TestRedis;
+  let nodes: AppNode[];
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    nodes = await Promise.all(
+      ['r-a', 'r-b'].map((nodeId) =>
+        startAppNode({
+          nodeId,
+          env: clusterEnv(redis.url, { EVENT_STREAM_MAX_EVENTS: '50', SSE_RETRY_MILLISECONDS: '1500' }),
+        }),
+      ),
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis.close();
+  });
+
+  it('replays, on B, the progress and result of a call whose stream broke on A', async () => {
+    const sessionId = await initialize(nodes[0]!.url);
+    const controller = new AbortController();
+    const call = await fetch(new URL('/mcp', nodes[0]!.url), {
+      method: 'POST',
+      headers: headers(sessionId),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 42,
+        method: 'tools/call',
+        params: { name: 'countdown', arguments: { seconds: 3 }, _meta: { progressToken: 'p' } },
+      }),
+      signal: controller.signal,
+    });
+    const events = readEvents(call);
+    const priming = await events.next();
+    expect(priming).toMatchObject({ retry: '1500', data: '' });
+    const first = await events.next();
+    expect(JSON.parse(first.data)).toMatchObject({
+      method: 'notifications/progress',
+      params: { progress: 1 },
+    });
+    controller.abort(); // the client loses its stream; the call goes on on A
+
+    await new Promise((resolve) => setTimeout(resolve, 2_600));
+    const resumed = await fetch(new URL('/mcp', nodes[1]!.url), {
+      headers: { ...headers(sessionId), 'last-event-id': first.id! },
+    });
+    expect(resumed.status).toBe(200);
+    const replayed = await collect(readEvents(resumed));
+    const messages = replayed.map((e) => JSON.parse(e.data));
+    expect(messages.map((m) => m.params?.progress ?? 'result')).toEqual([2, 3, 'result']);
+    expect(messages[2]).toMatchObject({ id: 42, result: { content: [{ text: 'Counted down 3 s.' }] } });
+    // Event ids encode their stream and are parsed from the right.
+    const streamId = first.id!.slice(0, first.id!.lastIndexOf('_'));
+    expect(replayed.every((e) => e.id!.startsWith(`${streamId}_`))).toBe(true);
+  });
+
+  it('replays a standalone GET stream (_GET_stream) on another node', async () => {
+    const sessionId = await initialize(nodes[0]!.url);
+    const controller = new AbortController();
+    const listening = await fetch(new URL('/mcp', nodes[0]!.url), {
+      headers: headers(sessionId),
+      signal: controller.signal,
+    });
+    expect(listening.status).toBe(200);
+    const events = readEvents(listening);
+    const publisher = await connectModernClient(() => nodes[1]!.url);
+    const publish = () =>
+      publisher.client.callTool({ name: 'notify_change', arguments: { kind: 'tools_list_changed' } });
+
+    await publish();
+    const seen = await events.next();
+    expect(seen.id).toMatch(/^_GET_stream_\d+-\d+$/);
+    await publish();
+    const missed = await events.next();
+    expect(JSON.parse(missed.data)).toMatchObject({ method: 'notifications/tools/list_changed' });
+    controller.abort();
+    await publisher.client.close();
+
+    // Say the client saw only the first notification before its node went away: B replays the second.
+    const resumeController = new AbortController();
+    const resumed = await fetch(new URL('/mcp', nodes[1]!.url), {
+      headers: { ...headers(sessionId), 'last-event-id': seen.id! },
+      signal: resumeController.signal,
+    });
+    expect(resumed.status).toBe(200);
+    const replayed = await readEvents(resumed).next();
+    expect(replayed.id).toBe(missed.id);
+    expect(JSON.parse(replayed.data)).toMatchObject({ method: 'notifications/tools/list_changed' });
+    resumeController.abort();
+  });
+
+  it('refuses a Last-Event-ID it never issued', async () => {
+    const sessionId = await initialize(nodes[0]!.url);
+    const response = await fetch(new URL('/mcp', nodes[1]!.url), {
+      headers: { ...headers(sessionId), 'last-event-id': 'not-an-event-id' },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+  });
+
+  it('caps each stream and gives it a TTL, atomically, in Redis', async () => {
+    const plain = redis.client();
+    const stores = createRedisEventStores({
+      redis: plain,
+      keys: createKeys('cap-test:'),
+      limits: { maxEventsPerStream: 5, ttlSeconds: 120 },
+    });
+    const store = stores.forSession('S'.repeat(32));
+    const ids: string[] = [];
+    for (let i = 1; i <= 8; i++) {
+      ids.push(
+        await store.storeEvent('_GET_stream', {
+          jsonrpc: '2.0',
+          method: 'notifications/message',
+          params: { i },
+        }),
+      );
+    }
+    const key = `cap-test:session:{${'S'.repeat(32)}}:events:_GET_stream`;
+    expect(await plain.xlen(key)).toBe(5);
+    expect(await plain.ttl(key)).toBeGreaterThan(100);
+    const replayed: number[] = [];
+    const streamId = await store.replayEventsAfter(ids[4]!, {
+      send: async (_id, message) => {
+        replayed.push((message as unknown as { params: { i: number } }).params.i);
+      },
+    });
+    expect(streamId).toBe('_GET_stream');
+    expect(replayed).toEqual([6, 7, 8]);
+  });
+});
+
+describe('the in-memory event store (single-node mode)', () => {
+  it('keeps the last events of each stream, per session, and replays after an id', async () => {
+    const stores = createMemoryEventStores({ maxEventsPerStream: 3, ttlSeconds: 60 });
+    const mine = stores.forSession('mine');
+    const theirs = stores.forSession('theirs');
+    const ids: string[] = [];
+    for (let i = 1; i <= 5; i++)
+      ids.push(await mine.storeEvent('_GET_stream', { jsonrpc: '2.0', method: 'm', params: { i } }));
+    await theirs.storeEvent('_GET_stream', { jsonrpc: '2.0', method: 'm', params: { i: 99 } });
+
+    const replay = async (store: typeof mine, after: string) => {
+      const seen: number[] = [];
+      await store.replayEventsAfter(after, {
+        send: async (_id, m) => void seen.push((m as unknown as { params: { i: number } }).params.i),
+      });
+      return seen;
+    };
+    expect(await replay(mine, ids[0]!)).toEqual([3, 4, 5]); // 1 and 2 were dropped by the cap
+    expect(await replay(mine, ids[3]!)).toEqual([5]);
+    expect(await replay(theirs, '_GET_stream_0-0')).toEqual([99]);
+    await expect(mine.replayEventsAfter('garbage', { send: async () => undefined })).rejects.toThrow(
+      /Last-Event-ID/,
+    );
+  });
+});
+
+function headers(sessionId?: string): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': PROTOCOL,
+    ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
+  };
+}
+
+async function initialize(baseUrl: string): Promise<string> {
+  const response = await fetch(new URL('/mcp', baseUrl), {
+    method: 'POST',
+    headers: headers(),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: PROTOCOL,
+        capabilities: {},
+        clientInfo: { name: 'raw-resumer', version: '1' },
+      },
+    }),
+  });
+  expect(response.status).toBe(200);
+  const sessionId = response.headers.get('mcp-session-id')!;
+  await response.text();
+  const initialized = await fetch(new URL('/mcp', baseUrl), {
+    method: 'POST',
+    headers: headers(sessionId),
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
+  expect(initialized.status).toBe(202);
+  return sessionId;
+}
+
+interface SseEvent {
+  id?: string;
+  retry?: string;
+  data: string;
+}
+
+/** A minimal SSE reader: comments (keep-alives) are skipped. */
+function readEvents(response: Response) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  return {
+    async next(): Promise<SseEvent> {
+      for (;;) {
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event: SseEvent = { data: '' };
+          let fields = 0;
+          for (const line of block.split('\n')) {
+            const [name, ...rest] = line.split(':');
+            const value = rest.join(':').replace(/^ /, '');
+            if (name === 'id') event.id = value;
+            else if (name === 'retry') event.retry = value;
+            else if (name === 'data') event.data += value;
+            else continue;
+            fields++;
+          }
+          if (fields > 0) return event;
+          continue;
+        }
+        const { done, value } = await reader.read();
+        if (done) throw new Error('stream ended');
+        buffer += decoder.decode(value, { stream: true });
+      }
+    },
+  };
+}
+
+async function collect(events: ReturnType<typeof readEvents>): Promise<SseEvent[]> {
+  const all: SseEvent[] = [];
+  try {
+    for (;;) all.push(await events.next());
+  } catch (err) {
+    if ((err as Error).message !== 'stream ended') throw err;
+  }
+  return all;
+}
