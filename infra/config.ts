@@ -2,10 +2,11 @@ import * as pulumi from '@pulumi/pulumi';
 import type { z } from 'zod';
 import { environmentSchema, type ParsedEnvironment } from './config/environment.js';
 import { fargateSizeProblem } from './config/fargate.js';
-import type { ServerConfig } from './config/server.js';
+import { type ServerConfig, secretNames } from './config/server.js';
 
 export { INGRESS_CHARTS } from './config/environment.js';
-export type { ProbeConfig, ServerConfig } from './config/server.js';
+export type { AuthConfig, ProbeConfig, ServerConfig } from './config/server.js';
+export { secretNames } from './config/server.js';
 
 /** The Pulumi project name: every stack config key is `mcp-fleet:<key>`. */
 export const PROJECT = 'mcp-fleet';
@@ -105,18 +106,39 @@ function crossCheck(config: ParsedEnvironment): string[] {
   return problems;
 }
 
+/**
+ * The app's AUTH_API_KEYS entry format (app/config.ts): a key of 16+ visible characters without commas,
+ * or `sha256:` and its 64-hex-digit digest. Checked here so a bad key fails the preview, not the tasks.
+ */
+const API_KEY_ENTRY = /^(sha256:[0-9a-fA-F]{64}|[\x21-\x2b\x2d-\x7e]{16,})$/;
+
 function checkSecretValues(name: string, server: ServerConfig, values: Record<string, string>): string[] {
   const problems: string[] = [];
-  for (const secret of server.secrets) {
+  const expected = secretNames(server);
+  for (const secret of expected) {
     if (values[secret] === undefined) {
+      const why = secret === 'AUTH_API_KEYS' ? ` (servers.${name}.auth.mode is apikey)` : '';
       problems.push(
-        `${PROJECT}:serverSecrets.${name}.${secret}: missing; set it with \`pulumi config set --secret --path 'serverSecrets.${name}.${secret}' <value>\``,
+        `${PROJECT}:serverSecrets.${name}.${secret}: missing${why}; set it with \`pulumi config set --secret --path 'serverSecrets.${name}.${secret}' <value>\``,
       );
     }
   }
   for (const secret of Object.keys(values)) {
-    if (!server.secrets.includes(secret)) {
-      problems.push(`${PROJECT}:serverSecrets.${name}.${secret}: not listed in servers.${name}.secrets`);
+    if (expected.includes(secret)) continue;
+    problems.push(
+      secret === 'AUTH_API_KEYS'
+        ? `${PROJECT}:serverSecrets.${name}.AUTH_API_KEYS: only used when servers.${name}.auth.mode is apikey (it is ${server.auth?.mode ?? 'unset'}); remove it`
+        : `${PROJECT}:serverSecrets.${name}.${secret}: not listed in servers.${name}.secrets`,
+    );
+  }
+  const keys = values.AUTH_API_KEYS;
+  if (keys !== undefined && expected.includes('AUTH_API_KEYS')) {
+    const entries = keys.split(',').map((entry) => entry.trim());
+    if (entries.some((entry) => !API_KEY_ENTRY.test(entry))) {
+      // Never echo the value: it is the credential.
+      problems.push(
+        `${PROJECT}:serverSecrets.${name}.AUTH_API_KEYS: expected comma-separated keys of at least 16 visible characters, or sha256:<64 hex digits> digests (value not shown)`,
+      );
     }
   }
   return problems;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { looksLikeSecretName } from '../shared/secret-names.js';
 
 /**
  * The `servers` map, modelled on the Helm values users already know (image, port, replicas,
@@ -21,8 +22,60 @@ export const PLATFORM_ENV = [
   'REDIS_KEY_PREFIX',
 ] as const;
 export const GENERATED_SECRETS = ['REDIS_URL', 'MCP_STATE_KEY'] as const;
-/** Names that always hold credentials: they are accepted only under `secrets`. */
-const SECRET_LOOKING = /(KEY|KEYS|TOKEN|SECRET|PASSWORD|CREDENTIALS?)$|^REDIS_URL$/;
+/** Variables written from `auth`: one place says how a server authenticates its callers. */
+export const AUTH_ENV = [
+  'AUTH_MODE',
+  'AUTH_API_KEYS',
+  'OAUTH_ISSUER',
+  'OAUTH_AUDIENCE',
+  'OAUTH_JWKS_URL',
+] as const;
+
+const httpsUrl = (what: string) =>
+  z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, `expected ${what}, an https:// URL`);
+
+/**
+ * How the server authenticates callers: the app's AUTH_MODE and OAuth settings. `apikey` keys are a
+ * secret (`serverSecrets.<name>.AUTH_API_KEYS`); the OAuth settings are public facts about the issuer.
+ */
+const authSchema = z
+  .strictObject({
+    mode: z.enum(['none', 'apikey', 'oauth'], 'expected "none", "apikey" or "oauth"'),
+    /** oauth: the authorization server's issuer (the JWT `iss`). */
+    issuer: httpsUrl('the authorization server issuer').optional(),
+    /** oauth: the audience tokens must be issued for (the JWT `aud`). */
+    audience: z.string().min(1, 'expected the audience tokens are issued for').optional(),
+    /** oauth: the issuer's JWKS; unset means discovered from the issuer's metadata. */
+    jwksUrl: httpsUrl('the issuer JWKS').optional(),
+  })
+  .superRefine((auth, ctx) => {
+    if (auth.mode === 'oauth') {
+      if (!auth.issuer) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['issuer'],
+          message: 'required when auth.mode is oauth: the authorization server issuer, an https:// URL',
+        });
+      }
+      if (!auth.audience) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['audience'],
+          message: 'required when auth.mode is oauth: the audience your tokens are issued for',
+        });
+      }
+      return;
+    }
+    for (const key of ['issuer', 'audience', 'jwksUrl'] as const) {
+      if (auth[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `only used when auth.mode is oauth; remove it`,
+        });
+      }
+    }
+  });
 
 function probeSchema(defaults: { path: string; initialDelaySeconds: number; failureThreshold: number }) {
   return z
@@ -37,6 +90,9 @@ function probeSchema(defaults: { path: string; initialDelaySeconds: number; fail
     })
     .prefault({});
 }
+
+/** The in-repo app authenticates by default: an open MCP endpoint is an explicit choice (`mode: none`). */
+const DEFAULT_APP_AUTH: z.output<typeof authSchema> = { mode: 'apikey' };
 
 export const serverSchema = z
   .strictObject({
@@ -83,6 +139,11 @@ export const serverSchema = z
     env: z
       .record(z.string().regex(ENV_NAME, 'expected an environment variable name'), z.string())
       .default({}),
+    /**
+     * Authentication of callers. Defaults to `{ mode: apikey }` for `build: app` (the app refuses to
+     * start in production without an explicit mode); other images get it only when set.
+     */
+    auth: authSchema.optional(),
     /** Names of variables whose values come from `serverSecrets` through Secrets Manager. */
     secrets: z.array(z.string().regex(ENV_NAME, 'expected an environment variable name')).default([]),
     resources: z
@@ -135,7 +196,14 @@ export const serverSchema = z
       });
     }
     for (const name of Object.keys(server.env)) {
-      if (
+      if ((AUTH_ENV as readonly string[]).includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['env', name],
+          message:
+            'is set from `auth`; use auth.mode (and auth.issuer, auth.audience, auth.jwksUrl for oauth)',
+        });
+      } else if (
         (PLATFORM_ENV as readonly string[]).includes(name) ||
         (GENERATED_SECRETS as readonly string[]).includes(name)
       ) {
@@ -144,7 +212,7 @@ export const serverSchema = z
           path: ['env', name],
           message: `is set by the platform; remove it from env`,
         });
-      } else if (SECRET_LOOKING.test(name)) {
+      } else if (looksLikeSecretName(name)) {
         ctx.addIssue({
           code: 'custom',
           path: ['env', name],
@@ -160,22 +228,21 @@ export const serverSchema = z
         });
       }
     }
-    if (server.env.AUTH_MODE === 'apikey' && !server.secrets.includes('AUTH_API_KEYS')) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['secrets'],
-        message: 'expected AUTH_API_KEYS when env.AUTH_MODE is apikey',
-      });
-    }
-    if (server.env.AUTH_MODE === 'oauth' && (!server.env.OAUTH_ISSUER || !server.env.OAUTH_AUDIENCE)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['env'],
-        message: 'expected OAUTH_ISSUER and OAUTH_AUDIENCE when AUTH_MODE is oauth',
-      });
-    }
+    server.secrets.forEach((name, index) => {
+      if ((AUTH_ENV as readonly string[]).includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['secrets', index],
+          message: `${name} is delivered by auth.mode apikey; remove it from secrets`,
+        });
+      }
+    });
   })
-  .transform((server) => ({ ...server, redis: server.redis ?? server.build === 'app' }));
+  .transform((server) => ({
+    ...server,
+    redis: server.redis ?? server.build === 'app',
+    auth: server.auth ?? (server.build === 'app' ? DEFAULT_APP_AUTH : undefined),
+  }));
 
 export const serverNameSchema = z
   .string()
@@ -185,4 +252,10 @@ export const serverNameSchema = z
   );
 
 export type ServerConfig = z.output<typeof serverSchema>;
+export type AuthConfig = NonNullable<ServerConfig['auth']>;
+
+/** Every secret a server receives from `serverSecrets`: its own `secrets`, plus the API keys of `apikey` auth. */
+export function secretNames(server: Pick<ServerConfig, 'secrets' | 'auth'>): string[] {
+  return server.auth?.mode === 'apikey' ? [...server.secrets, 'AUTH_API_KEYS'] : [...server.secrets];
+}
 export type ProbeConfig = ServerConfig['probes']['liveness'];

@@ -71,7 +71,7 @@ function buildEcsPlatform(parent: pulumi.Resource, name: string, args: EcsPlatfo
       {
         server,
         image: args.images[serverName] ?? missingImage(serverName),
-        env: plainEnv(serverName, server, stack),
+        env: plainEnv(serverName, server, { stack, scheme: loadBalancer.scheme }),
         secrets: foundation.secretsFor(serverName, server.redis),
         clusterArn: cluster.arn,
         clusterName: cluster.name,

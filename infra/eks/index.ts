@@ -52,6 +52,8 @@ export class EksPlatform extends pulumi.ComponentResource {
 function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatformArgs) {
   const { foundation } = args;
   const stack = pulumi.getStack();
+  // TLS terminates at the controller's NLB when a certificate is configured.
+  const scheme = args.certificateArn ? 'https' : 'http';
   const autoMode = args.eks.compute === 'auto';
   const eks = new EksCluster(
     name,
@@ -102,7 +104,6 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
     { parent },
   );
 
-  const scheme = args.certificateArn ? 'https' : 'http';
   const urls: Record<string, pulumi.Output<string>> = {};
   for (const [serverName, server] of Object.entries(args.servers)) {
     new McpWorkload(
@@ -110,7 +111,7 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
       {
         server,
         image: args.images[serverName] as pulumi.Input<string>,
-        env: plainEnv(serverName, server, stack),
+        env: plainEnv(serverName, server, { stack, scheme }),
         secrets: foundation.secretsFor(serverName, server.redis),
         provider,
         ingressController: args.ingress.controller,

@@ -21,5 +21,12 @@ export const SSE_ANNOTATIONS: Record<IngressController, Record<string, string>> 
   },
 };
 
+/**
+ * Marks an Ingress that carries SSE, independently of the controller. The policy pack
+ * (policy/rules/timeouts.ts) then insists on an hour-long read timeout, even if the
+ * controller-specific annotations above went missing.
+ */
+export const SSE_MARKER_ANNOTATION = 'mcp-fleet/sse';
+
 /** The IngressClass both charts are installed with. */
 export const INGRESS_CLASS = 'nginx';

@@ -5,7 +5,7 @@ import type { ServerConfig } from '../config.js';
 import type { SecretEnv } from '../foundation/secrets.js';
 import { networkPolicySpec } from './network-policy.js';
 import { podSpec } from './pod.js';
-import { INGRESS_CLASS, type IngressController, SSE_ANNOTATIONS } from './sse.js';
+import { INGRESS_CLASS, type IngressController, SSE_ANNOTATIONS, SSE_MARKER_ANNOTATION } from './sse.js';
 
 export interface McpWorkloadArgs {
   /** Validated server config from the stack's `servers` map. */
@@ -165,7 +165,10 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
     {
       metadata: {
         ...metadata,
-        annotations: server.ingress.sse ? SSE_ANNOTATIONS[args.ingressController] : {},
+        // The marker tells the policy pack this Ingress streams, whichever controller's annotations follow.
+        annotations: server.ingress.sse
+          ? { [SSE_MARKER_ANNOTATION]: 'true', ...SSE_ANNOTATIONS[args.ingressController] }
+          : {},
       },
       spec: {
         ingressClassName: INGRESS_CLASS,

@@ -8,19 +8,61 @@ import type { ServerConfig } from '../config.js';
 /** Heartbeats must beat the shortest idle timeout in front of the app (NLB: 350 s, ALB: 3600 s). */
 export const SSE_HEARTBEAT_SECONDS = 15;
 
+export interface PlainEnvContext {
+  /** The Pulumi stack: part of the Redis key prefix, so stacks can share a Redis safely. */
+  stack: string;
+  /** How clients reach the server: `https` when the load balancer holds a certificate. */
+  scheme: 'http' | 'https';
+}
+
 /** Plain (non-secret) environment for one server. Secrets never pass through here. */
-export function plainEnv(name: string, server: ServerConfig, stack: string): Record<string, string> {
+export function plainEnv(
+  name: string,
+  server: ServerConfig,
+  context: PlainEnvContext,
+): Record<string, string> {
   const env: Record<string, string> = {
     ...(server.build === 'app'
       ? { LOG_LEVEL: 'info', SSE_HEARTBEAT_SECONDS: String(SSE_HEARTBEAT_SECONDS) }
       : {}),
+    ...securityEnv(server, context.scheme),
     ...server.env,
     PORT: String(server.port),
     HOST: '0.0.0.0',
     NODE_ENV: 'production',
     SHUTDOWN_GRACE_SECONDS: String(server.drainSeconds),
   };
-  if (server.redis) env.REDIS_KEY_PREFIX = `mcp-fleet:${stack}:${name}:`;
+  if (server.redis) env.REDIS_KEY_PREFIX = `mcp-fleet:${context.stack}:${name}:`;
+  return env;
+}
+
+/**
+ * The app's authentication and HTTP-security settings that are not secret. AUTH_API_KEYS is secret
+ * and travels through Secrets Manager (see Foundation.secretsFor), never through here.
+ * ALLOWED_HOSTS, PUBLIC_URL and TRUST_PROXY are defaults that `env` may override (an extra CNAME,
+ * a CDN in front adding a hop).
+ */
+export function securityEnv(server: ServerConfig, scheme: 'http' | 'https'): Record<string, string> {
+  const { auth } = server;
+  if (!auth) return {};
+  const env: Record<string, string> = {
+    AUTH_MODE: auth.mode,
+    // Exactly one proxy sits in front of the app: the ALB (ECS) or nginx (EKS). Trusting one hop makes
+    // req.ip the client address that proxy saw, so per-IP rate limits count clients, not the proxy.
+    TRUST_PROXY: '1',
+  };
+  if (auth.mode === 'oauth') {
+    env.OAUTH_ISSUER = auth.issuer ?? '';
+    env.OAUTH_AUDIENCE = auth.audience ?? '';
+    if (auth.jwksUrl) env.OAUTH_JWKS_URL = auth.jwksUrl;
+  }
+  if (server.ingress.host) {
+    // DNS-rebinding protection: the app answers 403 to any other Host. Health checks reach
+    // /health and /ready, which sit before that check, by IP.
+    env.ALLOWED_HOSTS = server.ingress.host;
+    // The RFC 9728 resource URL and the 401 challenge must name the public address, not the pod's.
+    env.PUBLIC_URL = publicBaseUrl(scheme, server.ingress.host, server);
+  }
   return env;
 }
 
@@ -45,8 +87,13 @@ export function drainTimings(server: ServerConfig): DrainTimings {
   };
 }
 
-/** The public MCP endpoint path for a server, relative to its ingress path. */
-export function mcpUrl(scheme: 'http' | 'https', host: string, server: ServerConfig): string {
+/** Where the server is mounted publicly: scheme, host and ingress path, without a trailing slash. */
+export function publicBaseUrl(scheme: 'http' | 'https', host: string, server: ServerConfig): string {
   const prefix = server.ingress.path === '/' ? '' : server.ingress.path.replace(/\/$/, '');
-  return `${scheme}://${host}${prefix}${server.mcpPath}`;
+  return `${scheme}://${host}${prefix}`;
+}
+
+/** The public MCP endpoint of a server. */
+export function mcpUrl(scheme: 'http' | 'https', host: string, server: ServerConfig): string {
+  return `${publicBaseUrl(scheme, host, server)}${server.mcpPath}`;
 }

@@ -33,7 +33,11 @@ describe('stack config', () => {
   });
 
   it('fills Helm-like defaults for a minimal server', () => {
-    const config = parseConfig({ platform: 'ecs', servers: { app: { build: 'app' } } });
+    const config = parseConfig({
+      platform: 'ecs',
+      servers: { app: { build: 'app' } },
+      serverSecrets: { app: { AUTH_API_KEYS: 'a-key-of-sixteen-chars' } },
+    });
     expect(config.servers.app).toMatchObject({
       port: 3000,
       drainSeconds: 25,
@@ -100,8 +104,9 @@ describe('stack config', () => {
   });
 
   it('requires a secure value for every declared secret', () => {
-    expect(problemsOf({ ...staging(), serverSecrets: {} })).toContain(
-      "mcp-fleet:serverSecrets.app.AUTH_API_KEYS: missing; set it with `pulumi config set --secret --path 'serverSecrets.app.AUTH_API_KEYS' <value>`",
+    const raw = withApp({ secrets: ['GITHUB_TOKEN'] });
+    expect(problemsOf(raw)).toContain(
+      "mcp-fleet:serverSecrets.app.GITHUB_TOKEN: missing; set it with `pulumi config set --secret --path 'serverSecrets.app.GITHUB_TOKEN' <value>`",
     );
   });
 
@@ -139,6 +144,91 @@ describe('stack config', () => {
     expect(problemsOf({ ...staging(), ingress: { controller: 'traefik' } })).toContain(
       'mcp-fleet:ingress.controller: expected "f5-nginx" or "ingress-nginx"',
     );
+  });
+
+  it('authenticates the app with API keys by default, and third-party images only when asked', () => {
+    const config = parseConfig({
+      platform: 'ecs',
+      servers: {
+        app: { build: 'app' },
+        other: { image: 'ghcr.io/example/mcp:1', ingress: { host: 'other.example.com' } },
+      },
+      serverSecrets: { app: { AUTH_API_KEYS: 'a-key-of-sixteen-chars' } },
+    });
+    expect(config.servers.app?.auth).toEqual({ mode: 'apikey' });
+    expect(config.servers.other?.auth).toBeUndefined();
+  });
+
+  it('refuses apikey auth without keys, naming the secure value to set', () => {
+    expect(problemsOf({ ...staging(), serverSecrets: {} })).toContain(
+      "mcp-fleet:serverSecrets.app.AUTH_API_KEYS: missing (servers.app.auth.mode is apikey); set it with `pulumi config set --secret --path 'serverSecrets.app.AUTH_API_KEYS' <value>`",
+    );
+  });
+
+  it('refuses API keys the app would reject, without echoing them', () => {
+    const raw = { ...staging(), serverSecrets: { app: { AUTH_API_KEYS: 'good-key-0123456789,short' } } };
+    const message = problemsOf(raw);
+    expect(message).toContain(
+      'mcp-fleet:serverSecrets.app.AUTH_API_KEYS: expected comma-separated keys of at least 16 visible characters',
+    );
+    expect(message).not.toContain('short');
+    expect(message).not.toContain('good-key');
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    expect(() =>
+      parseConfig({
+        ...staging(),
+        serverSecrets: { app: { AUTH_API_KEYS: `${digest}, another-key-0123456` } },
+      }),
+    ).not.toThrow();
+  });
+
+  it('refuses oauth without an issuer and an audience', () => {
+    const message = problemsOf(withApp({ auth: { mode: 'oauth' } }));
+    expect(message).toContain(
+      'mcp-fleet:servers.app.auth.issuer: required when auth.mode is oauth: the authorization server issuer, an https:// URL',
+    );
+    expect(message).toContain(
+      'mcp-fleet:servers.app.auth.audience: required when auth.mode is oauth: the audience your tokens are issued for',
+    );
+    expect(problemsOf(withApp({ auth: { mode: 'oauth', issuer: 'http://idp', audience: 'mcp' } }))).toContain(
+      'mcp-fleet:servers.app.auth.issuer: expected the authorization server issuer, an https:// URL',
+    );
+  });
+
+  it('accepts oauth with issuer and audience, and then wants no API keys', () => {
+    const auth = { mode: 'oauth', issuer: 'https://id.example.com', audience: 'https://mcp.example.com' };
+    const config = parseConfig({ ...withApp({ auth }), serverSecrets: {} });
+    expect(config.servers.app?.auth).toEqual(auth);
+    expect(problemsOf(withApp({ auth }))).toContain(
+      'mcp-fleet:serverSecrets.app.AUTH_API_KEYS: only used when servers.app.auth.mode is apikey (it is oauth); remove it',
+    );
+  });
+
+  it('rejects OAuth settings outside oauth mode, and an unknown mode', () => {
+    expect(problemsOf(withApp({ auth: { mode: 'apikey', issuer: 'https://id.example.com' } }))).toContain(
+      'mcp-fleet:servers.app.auth.issuer: only used when auth.mode is oauth; remove it',
+    );
+    expect(problemsOf(withApp({ auth: { mode: 'basic' } }))).toContain(
+      'mcp-fleet:servers.app.auth.mode: expected "none", "apikey" or "oauth"',
+    );
+  });
+
+  it('keeps authentication in `auth`: AUTH_* in env or AUTH_API_KEYS under secrets is refused', () => {
+    expect(problemsOf(withApp({ env: { AUTH_MODE: 'none' } }))).toContain(
+      'mcp-fleet:servers.app.env.AUTH_MODE: is set from `auth`',
+    );
+    expect(problemsOf(withApp({ secrets: ['AUTH_API_KEYS'] }))).toContain(
+      'mcp-fleet:servers.app.secrets.0: AUTH_API_KEYS is delivered by auth.mode apikey; remove it from secrets',
+    );
+  });
+
+  it('tells credentials from names that only describe one', () => {
+    for (const name of ['SIGNING_KEY', 'DB_PASSWORD', 'STRIPE_SECRET', 'X_API_KEYS', 'GITHUB_TOKEN']) {
+      expect(problemsOf(withApp({ env: { [name]: 'x' } }))).toContain(`env.${name}: looks like a credential`);
+    }
+    expect(() =>
+      parseConfig(withApp({ env: { AWS_ACCESS_KEY_ID: 'AKIA', CACHE_KEY_PREFIX: 'x', TOKEN_TTL: '60' } })),
+    ).not.toThrow();
   });
 
   it('reports every problem at once', () => {

@@ -163,6 +163,16 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
       expect(container('everything').secrets).toEqual([]);
     });
 
+    it("sets the app's authentication and public address as plain env, and the API keys only as a secret", () => {
+      const app = container('app');
+      const env = Object.fromEntries(app.environment.map((variable) => [variable.name, variable.value]));
+      expect(env).toMatchObject({ ...want.appSecurityEnv, NODE_ENV: 'production' });
+      expect(app.secrets.map((secret) => secret.name)).toContain('AUTH_API_KEYS');
+      // The third-party image is not ours: it gets none of the app's security settings.
+      const everything = container('everything').environment.map((variable) => variable.name);
+      for (const name of Object.keys(want.appSecurityEnv)) expect(everything).not.toContain(name);
+    });
+
     it('lets the execution role read only the secrets the server is given', () => {
       const policy = JSON.parse(run.one(T.rolePolicy, 'app-read-secrets').inputs.policy);
       expect(policy.Statement).toHaveLength(1);

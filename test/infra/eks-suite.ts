@@ -168,11 +168,13 @@ export function describeEks(
       expect(annotations).toEqual(
         controller === 'f5-nginx'
           ? {
+              'mcp-fleet/sse': 'true',
               'nginx.org/proxy-buffering': 'false',
               'nginx.org/proxy-read-timeout': '3600s',
               'nginx.org/proxy-send-timeout': '3600s',
             }
           : {
+              'mcp-fleet/sse': 'true',
               'nginx.ingress.kubernetes.io/proxy-buffering': 'off',
               'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
               'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
@@ -289,6 +291,17 @@ export function describeEks(
         'REDIS_URL',
       ]);
       assertSecretsOnlyWhereAllowed(run);
+    });
+
+    it("sets the app's authentication and public address as plain env values", () => {
+      const env = container('app').env as { name: string; value?: string }[];
+      const plain = Object.fromEntries(
+        env.filter((variable) => variable.value !== undefined).map((v) => [v.name, v.value]),
+      );
+      expect(plain).toMatchObject({ ...want.appSecurityEnv, NODE_ENV: 'production' });
+      expect(plain.AUTH_API_KEYS).toBeUndefined();
+      const everything = container('everything').env.map((variable: { name: string }) => variable.name);
+      for (const name of Object.keys(want.appSecurityEnv)) expect(everything).not.toContain(name);
     });
 
     it('admits only the cluster security group to Redis', () => {

@@ -14,6 +14,13 @@ export function expectedFor(stack: Stack) {
     everythingReplicas: production ? 2 : 1,
     appResources: production ? { cpu: 1024, memory: 2048 } : { cpu: 512, memory: 1024 },
     logRetentionDays: production ? 365 : 14,
+    /** The app's plain security settings: API-key auth, its public host, one proxy hop in front. */
+    appSecurityEnv: {
+      AUTH_MODE: 'apikey',
+      ALLOWED_HOSTS: production ? 'mcp.example.com' : 'mcp.staging.example.com',
+      PUBLIC_URL: production ? 'https://mcp.example.com' : 'https://mcp.staging.example.com',
+      TRUST_PROXY: '1',
+    },
     containerInsights: production ? 'enhanced' : 'enabled',
     azCount: production ? 3 : 2,
     natGateways: production ? 3 : 1,
@@ -41,17 +48,28 @@ const ALLOWED_SECRET_PLACES: Record<string, RegExp> = {
   'kubernetes:core/v1:Secret': /^stringData\./,
 };
 
+/** The fake values of every secret the shipped stacks deliver: the API keys, the state key, the Redis token. */
+export const SHIPPED_SECRETS = [
+  `${FAKE_SECRET_PREFIX}AUTH_API_KEYS`,
+  `${FAKE_SECRET_PREFIX}mcp-fleet-state-key`,
+  `${FAKE_SECRET_PREFIX}mcp-fleet-redis-auth-token`,
+];
+
 /**
  * Walks every input of every resource: a fake secret anywhere else is a plaintext leak, and even in
  * an allowed place it must be marked secret (or it lands unencrypted in the Pulumi state).
+ * `expected` are secret values the walk must have met, so a secret that silently stopped being
+ * delivered (or a walk that sees nothing) fails instead of passing vacuously.
  */
-export function assertSecretsOnlyWhereAllowed(run: ProgramRun): void {
+export function assertSecretsOnlyWhereAllowed(run: ProgramRun, expected: string[] = SHIPPED_SECRETS): void {
   const leaks: string[] = [];
+  const seen = new Set<string>();
   let found = 0;
   const visit = (type: string, name: string, path: string, value: unknown) => {
     if (typeof value === 'string') {
       if (!value.includes(FAKE_SECRET_PREFIX)) return;
       found++;
+      for (const secret of expected) if (value.includes(secret)) seen.add(secret);
       if (!ALLOWED_SECRET_PLACES[type]?.test(path)) leaks.push(`${type} ${name} ${path}`);
       else if (!secretPaths.some((secretPath) => path === secretPath || path.startsWith(`${secretPath}.`))) {
         leaks.push(`${type} ${name} ${path} (not marked secret)`);
@@ -71,4 +89,5 @@ export function assertSecretsOnlyWhereAllowed(run: ProgramRun): void {
   expect(leaks).toEqual([]);
   // The walk must have seen the secrets, or it proves nothing.
   expect(found).toBeGreaterThan(0);
+  expect([...seen].sort()).toEqual([...expected].sort());
 }
