@@ -87,6 +87,9 @@ async function main(): Promise<void> {
     `mcp-fleet cluster: ${cluster.nodes.length} node(s) behind nginx`,
     '',
     `  MCP endpoint   ${cluster.url}/mcp   (2026-07-28, 2025-era Streamable HTTP)`,
+    ...(options.fixtures
+      ? [`  fixtures       on: the conformance suite's test_* tools, test:// resources and prompts`]
+      : []),
     `  health         ${cluster.url}/health  (a different node each time: round robin)`,
     `  nginx          pid ${cluster.nginx.pid}   logs ${cluster.nginx.dir}/{access,error}.log`,
     `  redis          pid ${cluster.redis.pid}   ${cluster.redis.url}`,

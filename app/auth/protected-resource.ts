@@ -3,7 +3,8 @@ import { type Request, Router } from 'express';
 import type { AuthConfig } from '../config.js';
 
 /** The MCP endpoint is the protected resource; clients use its URL as the RFC 8707 `resource`. */
-const RESOURCE_PATH = '/mcp';
+/** Relative, so that a PUBLIC_URL with a path (`https://host/team-a`) gives `https://host/team-a/mcp`. */
+const RESOURCE_PATH = 'mcp';
 
 /** The public base URL: PUBLIC_URL, or what this request was addressed to (behind TRUST_PROXY). */
 export function publicBaseUrl(req: Request, publicUrl: string | undefined): string {
@@ -11,7 +12,8 @@ export function publicBaseUrl(req: Request, publicUrl: string | undefined): stri
 }
 
 export function resourceUrl(req: Request, publicUrl: string | undefined): URL {
-  return new URL(RESOURCE_PATH, publicBaseUrl(req, publicUrl));
+  const base = publicBaseUrl(req, publicUrl);
+  return new URL(RESOURCE_PATH, base.endsWith('/') ? base : `${base}/`);
 }
 
 /** Where the challenge in a 401 points: `…/.well-known/oauth-protected-resource/mcp` (RFC 9728 §3.1). */
@@ -39,7 +41,7 @@ export function protectedResourceRouter(auth: AuthConfig, publicUrl: string | un
     });
   };
   router.get(
-    ['/.well-known/oauth-protected-resource', `/.well-known/oauth-protected-resource${RESOURCE_PATH}`],
+    ['/.well-known/oauth-protected-resource', `/.well-known/oauth-protected-resource/${RESOURCE_PATH}`],
     serve,
   );
   return router;

@@ -67,6 +67,7 @@ export function createServerFactory(deps: {
       transport,
       protocolVersion: () => server.server.getNegotiatedProtocolVersion(),
       memory: deps.store.memory,
+      setSubscription: (id, uri, subscribed) => deps.store.sessions.setSubscription(id, uri, subscribed),
       publish: (event) => deps.bus.publish(event),
       requestState: stateCodec,
       memoryScope: (ctx) =>

@@ -8,8 +8,11 @@ import type { McpServer, ServerEvent } from '@modelcontextprotocol/server';
 export async function sendServerEvent(
   server: McpServer,
   event: ServerEvent,
-  /** The session's resource subscriptions; without them no `resources/updated` is sent. */
-  subscriptions?: { has(uri: string): boolean },
+  /**
+   * Reads the session's resource subscriptions (kept in its shared record, since the client may
+   * have subscribed through any node); without it no `resources/updated` is sent.
+   */
+  subscriptionsOf?: () => Promise<string[]>,
 ): Promise<boolean> {
   const capabilities = server.server.getCapabilities();
   switch (event.kind) {
@@ -27,7 +30,8 @@ export async function sendServerEvent(
       return true;
     case 'resource_updated':
       // 2025-era clients receive updates only for the resources they subscribed to.
-      if (!capabilities.resources?.subscribe || !subscriptions?.has(event.uri)) return false;
+      if (!capabilities.resources?.subscribe || !subscriptionsOf) return false;
+      if (!(await subscriptionsOf()).includes(event.uri)) return false;
       await server.server.sendResourceUpdated({ uri: event.uri });
       return true;
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
@@ -12,6 +13,12 @@ import {
 } from './event-store.js';
 import type { Keys } from './keys.js';
 import { defineScripts } from './redis-store.js';
+
+/** The SDK's name for the standalone GET stream of every session. */
+const STANDALONE_STREAM_ID = '_GET_stream';
+/** How long a resumed request stream follows a call still running on another node. */
+const RESUME_FOLLOW_MS = 30_000;
+const RESUME_POLL_MS = 100;
 
 /**
  * Resumable streams on Redis Streams, so that a client whose stream broke can resume with
@@ -61,16 +68,27 @@ export function createRedisEventStores(deps: {
         async replayEventsAfter(lastEventId, { send }): Promise<StreamId> {
           const parsed = parseEventId(lastEventId);
           if (!parsed) throw new InvalidEventIdError();
-          const entries = await redis.xrange(
-            keys.sessionEventStream(sessionId, parsed.streamId),
-            `(${parsed.position}`,
-            '+',
-            'COUNT',
-            limits.maxEventsPerStream,
-          );
-          for (const [position, fields] of entries) {
-            const message = JSON.parse(fields[1] ?? '{}') as JSONRPCMessage;
-            if (isReplayable(message)) await send(formatEventId(parsed.streamId, position), message);
+          const key = keys.sessionEventStream(sessionId, parsed.streamId);
+          // A request's stream may be resumed here while the request still runs on the node
+          // that received it. This node cannot take over that stream (the SDK closes a resumed
+          // request stream it does not own once this returns), so it follows the stored events
+          // until the response is among them, or until the follow window ends and the client
+          // resumes again. The standalone GET stream needs no following: it lives on here.
+          const follow = parsed.streamId !== STANDALONE_STREAM_ID;
+          const deadline = Date.now() + RESUME_FOLLOW_MS;
+          let position = parsed.position;
+          for (;;) {
+            const entries = await redis.xrange(key, `(${position}`, '+', 'COUNT', limits.maxEventsPerStream);
+            let answered = false;
+            for (const [entryPosition, fields] of entries) {
+              position = entryPosition;
+              const message = JSON.parse(fields[1] ?? '{}') as JSONRPCMessage;
+              if (!isReplayable(message)) continue;
+              await send(formatEventId(parsed.streamId, entryPosition), message);
+              answered ||= 'result' in message || 'error' in message;
+            }
+            if (!follow || answered || Date.now() >= deadline) break;
+            await sleep(RESUME_POLL_MS);
           }
           return parsed.streamId;
         },

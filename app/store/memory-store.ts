@@ -1,10 +1,12 @@
 import {
   type FleetStore,
+  MAX_SUBSCRIPTIONS_PER_SESSION,
   type MemoryScope,
   type MemoryStore,
   PRINCIPAL_MEMORY_TTL_SECONDS,
   type SessionRecord,
   type SessionStore,
+  TooManySubscriptionsError,
 } from './types.js';
 
 interface Expiring<T> {
@@ -43,7 +45,10 @@ export function createMemoryStore(options: { sessionTtlSeconds: number; now?: ()
 
   const sessions: SessionStore = {
     async create(record) {
-      records.set(record.id, { value: { ...record }, expiresAt: now() + ttlMs });
+      records.set(record.id, {
+        value: { ...record, subscriptions: [...record.subscriptions] },
+        expiresAt: now() + ttlMs,
+      });
     },
     async touch(id, principal) {
       const entry = live(records, id);
@@ -53,11 +58,25 @@ export function createMemoryStore(options: { sessionTtlSeconds: number; now?: ()
       entry.value.lastSeen = now();
       const memory = live(memories, `session:${id}`);
       if (memory) memory.expiresAt = entry.expiresAt;
-      return { ...entry.value };
+      return { ...entry.value, subscriptions: [...entry.value.subscriptions] };
     },
     async setProtocolVersion(id, protocolVersion) {
       const entry = live(records, id);
       if (entry) entry.value.protocolVersion = protocolVersion;
+    },
+    async setSubscription(id, uri, subscribed) {
+      const entry = live(records, id);
+      if (!entry) return false;
+      const current = entry.value.subscriptions.filter((u) => u !== uri);
+      if (subscribed) {
+        if (current.length >= MAX_SUBSCRIPTIONS_PER_SESSION) throw new TooManySubscriptionsError();
+        current.push(uri);
+      }
+      entry.value.subscriptions = current;
+      return true;
+    },
+    async subscriptionsOf(id) {
+      return [...(live(records, id)?.value.subscriptions ?? [])];
     },
     async remove(id) {
       memories.delete(`session:${id}`);

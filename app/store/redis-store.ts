@@ -5,11 +5,13 @@ import type { Metrics } from '../metrics.js';
 import type { Keys } from './keys.js';
 import {
   type FleetStore,
+  MAX_SUBSCRIPTIONS_PER_SESSION,
   type MemoryScope,
   type MemoryStore,
   PRINCIPAL_MEMORY_TTL_SECONDS,
   type SessionRecord,
   type SessionStore,
+  TooManySubscriptionsError,
 } from './types.js';
 
 /** Lua scripts live in ./lua, named verb-KEYCOUNT.lua, and are loaded once per connection. */
@@ -19,6 +21,7 @@ const SCRIPTS = {
   updateSession: 'update-session-1.lua',
   rememberInSession: 'remember-in-session-2.lua',
   rememberForPrincipal: 'remember-for-principal-1.lua',
+  subscribeSession: 'subscribe-session-1.lua',
 } as const;
 
 export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
@@ -86,6 +89,22 @@ export function createRedisStore(deps: {
       timed('session.update', async () => {
         await scripts.updateSession(keys.session(id), 'protocolVersion', protocolVersion);
       }),
+    setSubscription: async (id, uri, subscribed) => {
+      const outcome = await timed('session.subscribe', () =>
+        scripts.subscribeSession(
+          keys.session(id),
+          subscribed ? 'add' : 'remove',
+          uri,
+          MAX_SUBSCRIPTIONS_PER_SESSION,
+        ),
+      );
+      if (outcome === -1) throw new TooManySubscriptionsError();
+      return outcome === 1;
+    },
+    subscriptionsOf: (id) =>
+      timed('session.subscriptions', async () =>
+        parseSubscriptions(await redis.hget(keys.session(id), 'subscriptions')),
+      ),
     remove: (id) =>
       timed('session.remove', async () => (await redis.del(keys.session(id), keys.sessionMemory(id))) > 0),
   };
@@ -136,6 +155,12 @@ function memoryKey(keys: Keys, scope: MemoryScope): string {
     : keys.principalMemory(scope.principal);
 }
 
+function parseSubscriptions(raw: string | null | undefined): string[] {
+  if (!raw) return [];
+  const parsed: unknown = JSON.parse(raw);
+  return Array.isArray(parsed) ? parsed.filter((uri): uri is string => typeof uri === 'string') : [];
+}
+
 function encodeRecord(record: SessionRecord): string[] {
   return [
     'initializeParams',
@@ -159,6 +184,7 @@ function decodeRecord(id: string, flat: string[]): SessionRecord {
     initializeParams: JSON.parse(fields.get('initializeParams') ?? '{}') as Record<string, unknown>,
     protocolVersion: fields.get('protocolVersion') ?? '',
     principal: fields.get('principal') ?? '',
+    subscriptions: parseSubscriptions(fields.get('subscriptions')),
     createdAt: Number(fields.get('createdAt') ?? 0),
     lastSeen: Number(fields.get('lastSeen') ?? 0),
   };

@@ -10,6 +10,8 @@ export interface SessionRecord {
   protocolVersion: string;
   /** Who created the session. A request from anyone else gets 404, as for an unknown id. */
   principal: string;
+  /** 2025-era `resources/subscribe` URIs: any node holding the session's stream reads them. */
+  subscriptions: string[];
   createdAt: number;
   lastSeen: number;
 }
@@ -24,6 +26,13 @@ export interface SessionStore {
   touch(id: string, principal?: string): Promise<SessionRecord | null>;
   /** Sets the negotiated version, only if the session still exists (never resurrects an expired key). */
   setProtocolVersion(id: string, protocolVersion: string): Promise<void>;
+  /**
+   * Adds or removes a resource subscription, only if the session exists. Returns false when the
+   * session is gone; throws TooManySubscriptionsError past MAX_SUBSCRIPTIONS_PER_SESSION.
+   */
+  setSubscription(id: string, uri: string, subscribed: boolean): Promise<boolean>;
+  /** The session's subscriptions, or an empty list when it is gone. */
+  subscriptionsOf(id: string): Promise<string[]>;
   /** Ends the session cluster-wide. Returns false when it did not exist. */
   remove(id: string): Promise<boolean>;
 }
@@ -51,3 +60,14 @@ export interface FleetStore {
 
 /** How long a principal's 2026-era memory lives after its last write. */
 export const PRINCIPAL_MEMORY_TTL_SECONDS = 30 * 24 * 3600;
+
+/** Bounds the record: a client cannot grow it without limit by subscribing. */
+export const MAX_SUBSCRIPTIONS_PER_SESSION = 256;
+
+export class TooManySubscriptionsError extends Error {
+  readonly code = 'TOO_MANY_SUBSCRIPTIONS';
+  constructor() {
+    super(`A session may subscribe to at most ${MAX_SUBSCRIPTIONS_PER_SESSION} resources`);
+    this.name = 'TooManySubscriptionsError';
+  }
+}

@@ -67,6 +67,35 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     expect(replayed.every((e) => e.id!.startsWith(`${streamId}_`))).toBe(true);
   });
 
+  it('follows, on B, a call that is still running on A when its stream is resumed', async () => {
+    const sessionId = await initialize(nodes[0]!.url);
+    const controller = new AbortController();
+    const call = await fetch(new URL('/mcp', nodes[0]!.url), {
+      method: 'POST',
+      headers: headers(sessionId),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 43,
+        method: 'tools/call',
+        params: { name: 'countdown', arguments: { seconds: 3 }, _meta: { progressToken: 'q' } },
+      }),
+      signal: controller.signal,
+    });
+    const events = readEvents(call);
+    await events.next(); // priming
+    const first = await events.next();
+    controller.abort();
+
+    // Resume at once, two seconds before A has the result.
+    const resumed = await fetch(new URL('/mcp', nodes[1]!.url), {
+      headers: { ...headers(sessionId), 'last-event-id': first.id! },
+    });
+    expect(resumed.status).toBe(200);
+    const messages = (await collect(readEvents(resumed))).map((e) => JSON.parse(e.data));
+    expect(messages.map((m) => m.params?.progress ?? 'result')).toEqual([2, 3, 'result']);
+    expect(messages[2]).toMatchObject({ id: 43, result: { content: [{ text: 'Counted down 3 s.' }] } });
+  });
+
   it('replays a standalone GET stream (_GET_stream) on another node', async () => {
     const sessionId = await initialize(nodes[0]!.url);
     const controller = new AbortController();

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { safeJson } from '../helpers/app-node.js';
-import { type LocalCluster, startCluster } from '../helpers/cluster.js';
+import { type ClusterNode, type LocalCluster, startCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/ports.js';
-import { connectEraClient, type EraClient, type EraName } from './support/era-clients.js';
+import { ALL_ERAS, connectEraClient, type EraClient, type EraName } from './support/era-clients.js';
 import { type CallRecord, EchoLoad, formatCounts } from './support/load.js';
+import { ChangePublisher, holdsGetStream, storedGetStreamEventIds } from './support/notifications.js';
 
 /**
  * Faults under load, through a real 3-node cluster behind nginx, with the real clients of every
@@ -16,7 +17,7 @@ import { type CallRecord, EchoLoad, formatCounts } from './support/load.js';
  * - a call in flight on a node at the moment it was killed may fail, but must fail visibly;
  * - no call may go unanswered (`lost`), and no 2025-era session may be lost.
  */
-const ERAS: EraName[] = ['2026-07-28', '2025 Streamable HTTP'];
+const ERAS: EraName[] = ALL_ERAS;
 const CLIENTS_PER_ERA = 3;
 /** The passive health check window of the ingress (nginx `fail_timeout`). */
 const FAIL_TIMEOUT_SECONDS = 2;
@@ -34,63 +35,164 @@ describe('end to end: faults under load through nginx and 3 nodes', () => {
     cluster = undefined;
   });
 
-  async function setUp(name: string): Promise<{ cluster: LocalCluster; load: EchoLoad }> {
+  /** The cluster and CLIENTS_PER_ERA clients of each era, each of which has remembered a value. */
+  async function setUp(name: string, env: Record<string, string> = {}): Promise<LocalCluster> {
     cluster = await startCluster({
       nodes: 3,
       namePrefix: name,
       failTimeoutSeconds: FAIL_TIMEOUT_SECONDS,
-      env: NO_RATE_LIMITS,
+      env: { ...NO_RATE_LIMITS, ...env },
     });
     for (const era of ERAS) {
-      for (let i = 1; i <= CLIENTS_PER_ERA; i++) {
-        clients.push(await connectEraClient(era, cluster.url, `${name}-${era.slice(0, 4)}-${i}`));
-      }
+      for (let i = 1; i <= CLIENTS_PER_ERA; i++) clients.push(await connectClient(era, `${name}-${i}`));
     }
-    return { cluster, load: new EchoLoad(clients) };
+    return cluster;
+  }
+
+  async function connectClient(era: EraName, name: string): Promise<EraClient> {
+    const client = await connectEraClient(era, cluster!.url, `${name}-${era.slice(0, 4)}`);
+    await client.remember(stateKey(client), `kept by ${client.name}`);
+    return client;
+  }
+
+  /**
+   * Replaces the last 2024 client with fresh ones (new sessions: GET /sse lands on the next node
+   * in the ingress's rotation) until one holds its stream on `nodeId`. Bounded.
+   */
+  async function putAnSseStreamOn(nodeId: string) {
+    for (let attempt = 1; attempt <= 8; attempt++) {
+      const sse = clients.filter((client) => client.sse);
+      if (sse.some((client) => client.sse!.nodeId === nodeId)) return;
+      const replaced = sse.at(-1)!;
+      await replaced.close();
+      clients[clients.indexOf(replaced)] = await connectClient(replaced.era, `kill-again-${attempt}`);
+    }
+    throw new Error(`no 2024 stream landed on ${nodeId} in 8 tries`);
+  }
+
+  /** No session lost: each client still has its session id and the value it remembered. */
+  async function expectSessionsKept(sessionsBefore: (string | undefined)[]) {
+    expect(clients.map((client) => client.sessionId())).toEqual(sessionsBefore);
+    for (const client of clients) {
+      expect(await client.recall(stateKey(client)), client.name).toBe(`kept by ${client.name}`);
+      expect(await client.echo(`${client.name} carries on`, 5_000)).toBe(`${client.name} carries on`);
+    }
+    for (const client of clients) expect(client.sse?.reconnectFailures ?? [], client.name).toEqual([]);
   }
 
   function report(scenario: string, load: EchoLoad, filter?: (record: CallRecord) => boolean) {
     for (const era of ERAS) {
       console.log(formatCounts(scenario, era, load.counts(era, filter)));
-      const first = load.failures(era).find((record) => !filter || filter(record));
-      if (first) console.log(`[${scenario}] ${era}: first failure: HTTP ${first.httpStatus}: ${first.error}`);
+      const reasons = load.failureReasons(era, filter);
+      if (Object.keys(reasons).length > 0)
+        console.log(`[${scenario}] ${era}: failures: ${JSON.stringify(reasons)}`);
     }
   }
 
-  it('kill -9 of one node: calls started after it died all succeed, no session is lost', async () => {
-    const { cluster, load } = await setUp('kill');
+  it('kill -9 of one node: no session lost, calls not on it succeed, resuming clients miss no stored notification', async () => {
+    // Heartbeats every second: see below, after the probes.
+    const cluster = await setUp('kill', { SSE_HEARTBEAT_SECONDS: '1' });
+    // The victim is the node holding the first 2025 client's GET stream, so that the kill breaks
+    // a resumable stream; then at least one 2024 stream is put on it too.
+    const listeners = clients.filter((client) => client.era === '2025 Streamable HTTP');
+    const victim = await nodeHoldingGetStream(cluster, listeners[0]!);
+    const onVictim = new Set<EraClient>();
+    for (const listener of listeners) {
+      if (await holdsGetStream(victim.url, listener.sessionId()!, listener.protocolVersion!))
+        onVictim.add(listener);
+    }
+    await putAnSseStreamOn(victim.nodeId);
+    for (const client of clients) if (client.sse?.nodeId === victim.nodeId) onVictim.add(client);
+    // A probe that opened a stream was closed by the test at once, but the node notices only at
+    // its next write (the Node adapter of the SDK waits for the next chunk), so the first event
+    // published after would be stored for it: let a heartbeat end those streams before publishing.
+    await sleep(1_500);
+
     const sessionsBefore = clients.map((client) => client.sessionId());
+    const publisher = await ChangePublisher.connect(cluster.url);
+    const load = new EchoLoad(clients);
+    publisher.start(PUBLISH_INTERVAL_MS);
     load.start();
     await sleep(2_500);
-    const victim = cluster.nodes[1]!;
     expect(await victim.kill('SIGKILL')).toBe('SIGKILL');
     const diedAt = performance.now();
-    await sleep(4_000);
-    await load.stop();
+    await sleep(5_000);
+    await Promise.all([load.stop(), publisher.stop()]);
+    // The last notifications are still on their way down the streams.
+    await sleep(500);
 
     report('kill -9, all calls', load);
     report('kill -9, started after the node died', load, (r) => r.startedAt > diedAt);
     // The victim was really serving this load when it died, so the kill hit calls and sessions.
     expect(toolCallsIn(victim.current.logs)).toBeGreaterThan(20);
     for (const era of ERAS) {
-      const after = load.counts(era, (r) => r.startedAt > diedAt);
-      expect(after.failed, `${era}: ${JSON.stringify(load.failures(era).slice(0, 3))}`).toBe(0);
-      expect(after.lost).toBe(0);
-      expect(after.ok).toBeGreaterThan(50);
       const all = load.counts(era);
-      expect(all.lost).toBe(0);
+      expect(all.lost, era).toBe(0);
+      expect(load.counts(era, (r) => r.startedAt > diedAt).ok, era).toBeGreaterThan(50);
       // At most the calls in flight on the victim when it died: one per client.
-      expect(all.failed).toBeLessThanOrEqual(CLIENTS_PER_ERA);
-      for (const failure of load.failures(era)) expect(failure.startedAt).toBeLessThan(diedAt);
+      expect(all.failed, `${era}: ${JSON.stringify(load.failures(era).slice(0, 3))}`).toBeLessThanOrEqual(
+        CLIENTS_PER_ERA,
+      );
+      for (const failure of load.failures(era)) {
+        expect(failure.startedAt, `${era}: ${failure.error}`).toBeLessThan(diedAt);
+      }
     }
-    // Every 2025-era client still has its session (restored on a surviving node) and can call.
-    expect(clients.map((client) => client.sessionId())).toEqual(sessionsBefore);
-    for (const client of clients) expect(await client.echo('after the kill', 5_000)).toBe('after the kill');
-  });
+    // 2024: only the streams the victim held moved, each to a live node, in the same session.
+    for (const client of clients.filter((c) => c.sse)) {
+      const moves = client.sse!.reconnects;
+      if (onVictim.has(client)) {
+        expect(moves.length, client.name).toBeGreaterThanOrEqual(1);
+        expect(moves.every((move) => move.nodeId !== victim.nodeId)).toBe(true);
+      } else {
+        expect(moves, `${client.name} was never told 410 while its stream's node lived`).toEqual([]);
+      }
+    }
+    console.log(
+      `[kill -9] the victim ${victim.nodeId} held the streams of: ${[...onVictim].map((c) => c.name).join(', ')}`,
+    );
+    await expectSessionsKept(sessionsBefore);
+
+    // Notifications. Redis pub/sub is at-most-once and a 2025 stream's events are stored by the
+    // node holding it, so what is published while a stream has no node is stored nowhere. What
+    // the design guarantees, and is asserted: every event stored for a stream reaches its client
+    // exactly once (live, or replayed after Last-Event-ID on another node), streams on live nodes
+    // miss nothing, and a stream on the dead node misses only what was published in its gap.
+    console.log(
+      `[kill -9] notifications: published ${publisher.attempted}, confirmed ${publisher.confirmed}, every ${PUBLISH_INTERVAL_MS} ms`,
+    );
+    expect(publisher.confirmed).toBeGreaterThan(20);
+    for (const listener of listeners) {
+      const stored = await storedGetStreamEventIds(cluster.redis.client(), 'test:', listener.sessionId()!);
+      const delivered = listener.getStreams.flatMap((stream) => stream.eventIds);
+      expect(new Set(delivered).size, `${listener.name}: an event delivered twice`).toBe(delivered.length);
+      const methods = listener.getStreams.flatMap((stream) => stream.eventMethods);
+      expect(new Set(methods), `${listener.name}: what its GET stream carried`).toEqual(
+        new Set(['notifications/tools/list_changed']),
+      );
+      // The real client handled each event the wire carried (the last may still be on its way).
+      await waitFor(
+        `${listener.name} to handle every event`,
+        () => listener.listChangedAt.length >= delivered.length,
+      );
+      expect(listener.listChangedAt.length).toBe(delivered.length);
+      expect([...delivered].sort(), `${listener.name}: stored events and delivered events`).toEqual(
+        [...stored].sort(),
+      );
+      const gap = onVictim.has(listener) ? resumedGap(listener) : undefined;
+      expectReceived(listener, publisher, gap);
+    }
+    for (const client of clients.filter((c) => c.sse)) {
+      const move = client.sse!.reconnects[0];
+      const gap = onVictim.has(client) ? sseGap(client, move!.from, move!.at) : undefined;
+      expectReceived(client, publisher, gap);
+    }
+    await publisher.close();
+  }, 120_000);
 
   it('rolling restart of every node (SIGTERM, start again): zero failed calls', async () => {
-    const { cluster, load } = await setUp('roll');
+    const cluster = await setUp('roll');
     const sessionsBefore = clients.map((client) => client.sessionId());
+    const load = new EchoLoad(clients);
     load.start();
     await sleep(1_500);
     for (const node of cluster.nodes) {
@@ -108,16 +210,39 @@ describe('end to end: faults under load through nginx and 3 nodes', () => {
     if (errors.length > 0) console.log('[rolling restart] nginx 5xx:', JSON.stringify(errors.slice(0, 5)));
     for (const era of ERAS) {
       const counts = load.counts(era);
+      expect(counts.lost, era).toBe(0);
+      expect(counts.ok, era).toBeGreaterThan(100);
+      if (era === '2024-11-05 HTTP+SSE') continue;
       expect(counts.failed, `${era}: ${JSON.stringify(load.failures(era).slice(0, 3))}`).toBe(0);
-      expect(counts.lost).toBe(0);
-      expect(counts.ok).toBeGreaterThan(100);
     }
-    expect(clients.map((client) => client.sessionId())).toEqual(sessionsBefore);
-  });
+    // Every node went down once, so every 2024 stream moved at least once, and kept its session.
+    const sse = clients.filter((c) => c.sse);
+    for (const client of sse) expect(client.reconnects(), client.name).toBeGreaterThanOrEqual(1);
+    // KNOWN GAP (server): a 2024 message that reaches the owner while it closes its streams on
+    // SIGTERM is neither answered down the stream nor refused with 410: the call fails when the
+    // stream ends ("Connection closed"), or its POST waits for the relay's ack until the client
+    // gives up. Seen: 1 to 5 per run of ~1000 calls. Until the drain hands such messages back, the
+    // 2024 era is held to this: every failure is one of those, right before that client's stream
+    // moved, at most one per move.
+    const sseFailures = load.failures('2024-11-05 HTTP+SSE');
+    if (sseFailures.length > 0)
+      console.log(`[rolling restart] KNOWN GAP: ${sseFailures.length} 2024 call(s) failed at a drain`);
+    expect(sseFailures.length).toBeLessThanOrEqual(sse.reduce((sum, client) => sum + client.reconnects(), 0));
+    for (const failure of sseFailures) {
+      expect(failure.error).toMatch(/Connection closed|HTTP 503/);
+      const moves = sse.find((client) => client.name === failure.client)!.sse!.reconnects;
+      expect(
+        moves.some((move) => move.at >= failure.endedAt && move.at - failure.endedAt < 5_000),
+        `${failure.client}: a failure not followed by its stream's move`,
+      ).toBe(true);
+    }
+    await expectSessionsKept(sessionsBefore);
+  }, 120_000);
 
   it('Redis restart mid-load: clear 503s while it is down, then full recovery', async () => {
-    const { cluster, load } = await setUp('redis');
+    const cluster = await setUp('redis');
     const sessionsBefore = clients.map((client) => client.sessionId());
+    const load = new EchoLoad(clients);
     load.start();
     await sleep(1_500);
     const downAt = performance.now();
@@ -160,9 +285,77 @@ describe('end to end: faults under load through nginx and 3 nodes', () => {
       expect(after.ok).toBeGreaterThan(30);
     }
     // Redis kept the session records across its restart, so every session carries on.
-    expect(clients.map((client) => client.sessionId())).toEqual(sessionsBefore);
-  });
+    await expectSessionsKept(sessionsBefore);
+  }, 120_000);
 });
+
+/** How often the publisher sends a change notification in the kill scenario. */
+const PUBLISH_INTERVAL_MS = 100;
+
+function stateKey(client: EraClient): string {
+  return `state-of-${client.name}`;
+}
+
+/** The node holding a 2025 client's GET stream (see holdsGetStream). */
+async function nodeHoldingGetStream(cluster: LocalCluster, listener: EraClient): Promise<ClusterNode> {
+  await waitFor(`${listener.name} to open its GET stream`, () => listener.getStreams[0]?.status === 200);
+  for (const node of cluster.nodes) {
+    if (await holdsGetStream(node.url, listener.sessionId()!, listener.protocolVersion!)) return node;
+  }
+  throw new Error(`no node holds the GET stream of ${listener.name}`);
+}
+
+/**
+ * After the kill, a 2025 listener whose stream was on the victim resumed it: one GET carried the
+ * Last-Event-ID of the last event the broken stream delivered, and a live node answered 200.
+ * Returns its gap: from the last event the old stream delivered (a notification published after
+ * it may have died with the node, unstored) to the resumed stream's opening.
+ */
+function resumedGap(listener: EraClient): { from: number; to: number } {
+  const streams = listener.getStreams;
+  const resumed = streams.findIndex(
+    (stream) => stream.lastEventIdSent !== undefined && stream.status === 200,
+  );
+  expect(resumed, `${listener.name} resumed its GET stream with Last-Event-ID`).toBeGreaterThan(0);
+  const before = streams.slice(0, resumed).flatMap((stream) => stream.eventIds);
+  expect(streams[resumed]!.lastEventIdSent).toBe(before.at(-1));
+  // Events stored before the resuming GET was even sent can only have come from the replay.
+  const replayed = streams[resumed]!.eventIds.filter(
+    (id) => Number(/_(\d+)-\d+$/.exec(id)?.[1]) < streams[resumed]!.requestedAtWallMs,
+  );
+  console.log(
+    `[kill -9] ${listener.name} resumed on a live node after ${before.at(-1)}; the replay carried ${replayed.length} event(s) the dead node had stored but not sent`,
+  );
+  const lastDelivered = streams
+    .slice(0, resumed)
+    .flatMap((stream) => stream.eventTimes)
+    .at(-1)!;
+  return { from: lastDelivered, to: streams[resumed]!.openedAt! };
+}
+
+/** The same gap for a 2024 client: from its last notification before its stream broke to its move. */
+function sseGap(client: EraClient, brokeAt: number, movedAt: number): { from: number; to: number } {
+  const lastBefore = client.listChangedAt.filter((at) => at < brokeAt).at(-1)!;
+  return { from: lastBefore, to: movedAt };
+}
+
+/**
+ * A listener whose stream lived through the scenario received every confirmed publication (and
+ * no more than were attempted). One whose stream was on the dead node may miss at most the
+ * publications that overlapped its gap; how many it missed is printed.
+ */
+function expectReceived(client: EraClient, publisher: ChangePublisher, gap?: { from: number; to: number }) {
+  const received = client.listChangedAt.length;
+  const mayMiss = gap ? publisher.overlapping(gap.from, gap.to) : 0;
+  console.log(
+    `[kill -9] ${client.era} ${client.name}: received ${received} of ${publisher.confirmed} confirmed` +
+      (gap
+        ? `; stream on the dead node, gap ${Math.round(gap.to - gap.from)} ms, ${mayMiss} published in it`
+        : ''),
+  );
+  expect(received, client.name).toBeLessThanOrEqual(publisher.attempted);
+  expect(received, client.name).toBeGreaterThanOrEqual(publisher.confirmed - mayMiss);
+}
 
 function toolCallsIn(logs: string[]): number {
   return logs.filter((line) => safeJson(line)?.event === 'tool_call').length;

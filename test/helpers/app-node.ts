@@ -72,7 +72,12 @@ export async function startAppNode(options: StartOptions = {}): Promise<AppNode>
       return undefined;
     },
     30_000,
-  );
+  ).catch((err: unknown) => {
+    // A node that never said "listening" (a LOG_LEVEL above info hides that line) must not
+    // outlive the test as an orphan holding its port and Redis connections.
+    child.kill('SIGKILL');
+    throw err;
+  });
   return {
     url,
     nodeId,

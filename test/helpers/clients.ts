@@ -29,9 +29,17 @@ export function routedFetch(target: () => string, token?: string): typeof fetch 
 export async function connectLegacyClient(
   target: () => string,
   name = 'legacy-test-client',
-  options: { capabilities?: V1ClientCapabilities; token?: string } = {},
+  options: {
+    capabilities?: V1ClientCapabilities;
+    token?: string;
+    /** Wraps the routed fetch, e.g. to observe the event streams the client receives. */
+    wrapFetch?: (routed: typeof fetch) => typeof fetch;
+  } = {},
 ) {
-  const transport = new V1Transport(new URL('/mcp', target()), { fetch: routedFetch(target, options.token) });
+  const routed = routedFetch(target, options.token);
+  const transport = new V1Transport(new URL('/mcp', target()), {
+    fetch: options.wrapFetch ? options.wrapFetch(routed) : routed,
+  });
   const client = new V1Client({ name, version: '1.0.0' }, { capabilities: options.capabilities });
   await client.connect(transport);
   return { client, transport, sessionId: () => transport.sessionId };
@@ -43,10 +51,18 @@ export async function connectLegacyClient(
  */
 export async function connectSseClient(
   target: () => string,
-  options: { path?: string; client?: V1Client; name?: string; token?: string } = {},
+  options: {
+    path?: string;
+    client?: V1Client;
+    name?: string;
+    token?: string;
+    /** Wraps the routed fetch, e.g. to see which POSTs are still waiting for an answer. */
+    wrapFetch?: (routed: typeof fetch) => typeof fetch;
+  } = {},
 ) {
+  const routed = routedFetch(target, options.token);
   const transport = new SSEClientTransport(new URL(options.path ?? '/sse', target()), {
-    fetch: routedFetch(target, options.token),
+    fetch: options.wrapFetch ? options.wrapFetch(routed) : routed,
   });
   const client =
     options.client ?? new V1Client({ name: options.name ?? 'sse-test-client', version: '1.0.0' });

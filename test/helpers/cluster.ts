@@ -45,6 +45,8 @@ export interface ClusterOptions {
   port?: number;
   /** Passive health check window, seconds. */
   failTimeoutSeconds?: number;
+  /** Node arguments that start each node; from source through tsx by default (bench/ runs the build). */
+  entry?: string[];
 }
 
 export async function startCluster(options: ClusterOptions): Promise<LocalCluster> {
@@ -68,7 +70,14 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
     const env = { ...clusterEnv(redis.url), ...options.env };
     const ports = await distinctFreePorts(options.nodes);
     const slots = ports.map((port, i) =>
-      clusterNode(i, `${options.namePrefix ?? 'node'}-${i + 1}`, port, env, options.maxLogLines),
+      clusterNode(
+        i,
+        `${options.namePrefix ?? 'node'}-${i + 1}`,
+        port,
+        env,
+        options.maxLogLines,
+        options.entry,
+      ),
     );
     nodes.push(...slots);
     await Promise.all(slots.map((slot) => slot.start()));
@@ -100,6 +109,7 @@ function clusterNode(
   port: number,
   env: Record<string, string>,
   maxLogLines: number | undefined,
+  entry?: string[],
 ): ClusterNode {
   let current: AppNode | undefined;
   return {
@@ -124,6 +134,7 @@ function clusterNode(
         nodeId,
         env: { ...env, PORT: String(port) },
         ...(maxLogLines ? { maxLogLines } : {}),
+        ...(entry ? { entry } : {}),
       });
     },
   };

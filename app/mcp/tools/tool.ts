@@ -6,7 +6,7 @@ import type {
   ServerEvent,
 } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
-import type { MemoryScope, MemoryStore } from '../../store/types.js';
+import type { MemoryScope, MemoryStore, SessionStore } from '../../store/types.js';
 
 /** Which MCP era an instance serves: `modern` is 2026-07-28, `legacy` the 2025 and 2024 eras. */
 export type Era = 'modern' | 'legacy';
@@ -21,6 +21,8 @@ export interface ToolEnv {
   memory: MemoryStore;
   /** Per session in the 2025 era, per principal in 2026 (which has no sessions). */
   memoryScope(ctx: ServerContext): MemoryScope;
+  /** Records a 2025-era session's `resources/subscribe` in its shared record (see SessionStore). */
+  setSubscription: SessionStore['setSubscription'];
   /** Publishes a change to every client on every node (the Redis ServerEventBus in a cluster). */
   publish(event: ServerEvent): void;
   /** Seals multi-round-trip state with MCP_STATE_KEY, bound to the caller, so any node can verify it. */

@@ -101,6 +101,7 @@ export class LegacySseSessions {
         initializeParams: {},
         protocolVersion: '',
         principal,
+        subscriptions: [],
         createdAt: now,
         lastSeen: now,
       };
@@ -206,12 +207,14 @@ export class LegacySseSessions {
   /** Bus events reach the streams this node holds. */
   notify(event: ServerEvent): void {
     for (const [sessionId, session] of this.live) {
-      sendServerEvent(session.server, event).catch((err: Error) => {
-        this.options.logger.warn(
-          { sessionId, err: err.message, event: event.kind },
-          'could not notify an sse session',
-        );
-      });
+      sendServerEvent(session.server, event, () => this.options.store.subscriptionsOf(sessionId)).catch(
+        (err: Error) => {
+          this.options.logger.warn(
+            { sessionId, err: err.message, event: event.kind },
+            'could not notify an sse session',
+          );
+        },
+      );
     }
   }
 

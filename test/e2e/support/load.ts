@@ -1,4 +1,5 @@
 import type { EraClient, EraName } from './era-clients.js';
+import { httpStatusInMessage } from './sse-era-client.js';
 
 /** One call as the client saw it: when it started and ended, and how. */
 export interface CallRecord {
@@ -10,6 +11,8 @@ export interface CallRecord {
   error?: string;
   /** The HTTP status of a failed call, when the client reports one. */
   httpStatus?: number;
+  /** The client moved its event stream to another node during this call (2024 era). */
+  reconnected: boolean;
 }
 
 /**
@@ -24,6 +27,8 @@ export interface Counts {
   ok: number;
   failed: number;
   lost: number;
+  /** Of `ok`: calls that succeeded only after the client reconnected its stream (2024 era). */
+  okAfterReconnect: number;
 }
 
 /**
@@ -58,7 +63,19 @@ export class EchoLoad {
       ok: records.filter((r) => r.outcome === 'ok').length,
       failed: records.filter((r) => r.outcome === 'failed').length,
       lost: records.filter((r) => r.outcome === 'lost').length,
+      okAfterReconnect: records.filter((r) => r.outcome === 'ok' && r.reconnected).length,
     };
+  }
+
+  /** Failures grouped by what the client saw: HTTP status and the server's reason, or the error. */
+  failureReasons(era: EraName, filter: (record: CallRecord) => boolean = () => true): Record<string, number> {
+    const tally: Record<string, number> = {};
+    for (const record of this.failures(era).filter(filter)) {
+      const reason = /"reason":"([a-z_]+)"/.exec(record.error ?? '')?.[1] ?? record.error?.slice(0, 80);
+      const key = `${record.httpStatus ? `HTTP ${record.httpStatus} ` : ''}${reason}`;
+      tally[key] = (tally[key] ?? 0) + 1;
+    }
+    return tally;
   }
 
   failures(era: EraName): CallRecord[] {
@@ -70,6 +87,7 @@ export class EchoLoad {
     while (this.running) {
       const text = `${client.name}#${n++}`;
       const startedAt = performance.now();
+      const reconnectsBefore = client.reconnects();
       let outcome: CallRecord['outcome'] = 'failed';
       let error: string | undefined;
       let httpStatus: number | undefined;
@@ -78,9 +96,15 @@ export class EchoLoad {
         if (echoed === text) outcome = 'ok';
         else error = `echoed ${JSON.stringify(echoed)} instead of ${JSON.stringify(text)}`;
       } catch (err) {
-        // The HTTP status is in `status` (v2 client) or `code` (v1 client), not in the message.
+        // The HTTP status is in `status` (v2 client), `code` (v1 Streamable HTTP) or only in the
+        // message (v1 SSE transport).
         const { code, status, message } = err as { code?: unknown; status?: unknown; message: string };
-        httpStatus = typeof status === 'number' ? status : typeof code === 'number' ? code : undefined;
+        httpStatus =
+          typeof status === 'number'
+            ? status
+            : typeof code === 'number' && code >= 100 && code < 600
+              ? code
+              : httpStatusInMessage(err);
         error = message;
         if (/timed? ?out/i.test(error)) outcome = 'lost';
       }
@@ -92,6 +116,7 @@ export class EchoLoad {
         outcome,
         error,
         httpStatus,
+        reconnected: client.reconnects() !== reconnectsBefore,
       });
       // A failing client does not spin: real clients back off too.
       if (outcome !== 'ok') await new Promise((resolve) => setTimeout(resolve, 100));
@@ -100,5 +125,7 @@ export class EchoLoad {
 }
 
 export function formatCounts(scenario: string, era: EraName, counts: Counts): string {
-  return `[${scenario}] ${era}: sent=${counts.sent} ok=${counts.ok} failed=${counts.failed} lost=${counts.lost}`;
+  const moved =
+    counts.okAfterReconnect > 0 ? ` (ok after reconnecting the stream: ${counts.okAfterReconnect})` : '';
+  return `[${scenario}] ${era}: sent=${counts.sent} ok=${counts.ok} failed=${counts.failed} lost=${counts.lost}${moved}`;
 }
