@@ -157,13 +157,19 @@ export async function startNode(
       // that still arrive are served with `Connection: close`; a proxy closes its idle
       // connections itself within its keep-alive timeout, which must be shorter than ours.
       stopAccepting(server);
+      sseSessions.beginDrain();
       const settleUntil = Math.min(deadline, Date.now() + server.keepAliveTimeout);
-      while ((tracking.inFlight() > 0 || Date.now() < settleUntil) && Date.now() < deadline) {
+      const busy = () => tracking.inFlight() > 0 || sseSessions.unansweredCalls() > 0;
+      while ((busy() || Date.now() < settleUntil) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       server.closeIdleConnections();
-      if (tracking.inFlight() > 0)
-        logger.warn({ inFlight: tracking.inFlight() }, 'grace period over with calls in flight');
+      if (busy()) {
+        logger.warn(
+          { inFlight: tracking.inFlight(), sseCalls: sseSessions.unansweredCalls() },
+          'grace period over with calls in flight',
+        );
+      }
       await sessions.closeAll();
       await sseSessions.closeAll();
       await modern.close();

@@ -1,7 +1,7 @@
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
-import { connectModernClient, connectSseClient, structuredOf } from '../helpers/clients.js';
+import { connectModernClient, connectSseClient, structuredOf, textOf } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 
@@ -174,6 +174,27 @@ describe('the 2024-11-05 HTTP+SSE transport across nodes (real Redis, real v1 SS
     await closed;
     expect(await redis.client().exists(`test:session:{${sessionId}}:sse-owner`)).toBe(0);
     expect(await redis.client().exists(`test:session:{${sessionId}}`)).toBe(1);
+    await client.close();
+  });
+
+  it('while draining, finishes the calls it took and answers new ones with 410, relayed or not', async () => {
+    const draining = await startAppNode({
+      nodeId: 'sse-finishing',
+      env: clusterEnv(redis.url, { SHUTDOWN_GRACE_SECONDS: '15' }),
+    });
+    const { client } = await connectSseClient(() => draining.url);
+    const { sessionId } = structuredOf<NodeInfo>(await client.callTool({ name: 'node_info', arguments: {} }));
+    const inFlight = client.callTool({ name: 'countdown', arguments: { seconds: 2 } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    draining.kill('SIGTERM');
+    await waitFor('the node to drain', () => draining.logs.some((l) => l.includes('"msg":"draining"')));
+
+    // A new call relayed from B to the draining owner: refused, so the client moves and resends.
+    const relayed = await postMessage(nodes[1]!.url, sessionId!);
+    expect(relayed.status).toBe(410);
+    // The call it had already taken still answers down the stream.
+    expect(textOf(await inFlight)).toBe('Counted down 2 s.');
+    expect(await draining.exited).toBe(0);
     await client.close();
   });
 });

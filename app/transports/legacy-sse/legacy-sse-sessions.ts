@@ -1,6 +1,7 @@
 import {
   type AuthInfo,
   isInitializeRequest,
+  isJSONRPCRequest,
   type JSONRPCMessage,
   type McpServer,
   parseJSONRPCMessage,
@@ -62,6 +63,7 @@ const notFound: Refusal = { status: 404, code: JsonRpcCode.SessionNotFound, mess
  */
 export class LegacySseSessions {
   private readonly live = new Map<string, LiveSseSession>();
+  private draining = false;
   private readonly ticker: NodeJS.Timeout;
   private readonly messagesPath: string;
 
@@ -177,6 +179,9 @@ export class LegacySseSessions {
 
     const local = this.live.get(sessionId);
     if (local?.transport.isOpen) {
+      // A draining node takes no new calls: 410 sends the client to another node, and nothing
+      // ran here, so it can resend safely. Answers to the node's own requests still go through.
+      if (this.draining && messages.some(isJSONRPCRequest)) return gone(sessionId);
       await this.receive(local, messages);
       return undefined;
     }
@@ -218,6 +223,18 @@ export class LegacySseSessions {
     }
   }
 
+  /** Stops taking new calls (clients get 410 and move); calls already taken still answer. */
+  beginDrain(): void {
+    this.draining = true;
+  }
+
+  /** Calls taken here that have not answered yet; the drain waits for them before closing streams. */
+  unansweredCalls(): number {
+    let count = 0;
+    for (const session of this.live.values()) count += session.transport.unansweredRequests;
+    return count;
+  }
+
   /** Ends every stream (clients reconnect elsewhere) and gives up their ownership. Records stay. */
   async closeAll(): Promise<void> {
     clearInterval(this.ticker);
@@ -233,6 +250,7 @@ export class LegacySseSessions {
   private async deliverRelayed(envelope: RelayEnvelope): Promise<'delivered' | 'not-held'> {
     const session = this.live.get(envelope.sessionId);
     if (!session?.transport.isOpen) return 'not-held';
+    if (this.draining && envelope.messages.some(isJSONRPCRequest)) return 'not-held';
     await this.receive(session, envelope.messages);
     return 'delivered';
   }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import {
+  isJSONRPCRequest,
   isJSONRPCResponse,
   type JSONRPCMessage,
   type JSONRPCRequest,
@@ -33,6 +34,8 @@ export class SseStreamTransport implements Transport {
   private keepAlive: NodeJS.Timeout | undefined;
   /** Requests the node itself feeds in (restoring a session); their responses never reach the client. */
   private readonly internal = new Map<RequestId, (response: JSONRPCResponse) => void>();
+  /** Client requests not answered yet: a drain waits for them before it closes the stream. */
+  private readonly unanswered = new Set<RequestId>();
 
   constructor(
     private readonly res: ServerResponse,
@@ -75,10 +78,16 @@ export class SseStreamTransport implements Transport {
     }
     if (this.closed) throw new Error(`the event stream of session ${this.sessionId} is closed`);
     this.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    if (isAnswer(message)) this.unanswered.delete(message.id);
+  }
+
+  get unansweredRequests(): number {
+    return this.unanswered.size;
   }
 
   /** A message from the client, however it reached this node. */
   deliver(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    if (isJSONRPCRequest(message) && !this.internal.has(message.id)) this.unanswered.add(message.id);
     this.onmessage?.(message, extra);
   }
 
@@ -105,4 +114,8 @@ export class SseStreamTransport implements Transport {
     clearInterval(this.keepAlive);
     this.onclose?.();
   }
+}
+
+function isAnswer(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
+  return 'id' in message && message.id !== undefined && ('result' in message || 'error' in message);
 }
