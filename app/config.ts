@@ -74,6 +74,7 @@ const EnvSchema = z.object({
   ),
   SSE_HEARTBEAT_SECONDS: integer('SSE_HEARTBEAT_SECONDS', 1, 3600, 15),
   SHUTDOWN_GRACE_SECONDS: integer('SHUTDOWN_GRACE_SECONDS', 1, 3600, 25),
+  HTTP_KEEP_ALIVE_SECONDS: integer('HTTP_KEEP_ALIVE_SECONDS', 1, 7200, 5),
   // Resumable event streams (Last-Event-ID on any node).
   EVENT_STREAM_MAX_EVENTS: integer('EVENT_STREAM_MAX_EVENTS', 1, 100_000, 1000),
   EVENT_STREAM_TTL_SECONDS: integer('EVENT_STREAM_TTL_SECONDS', 10, 7 * 24 * 3600, 1800),
@@ -140,6 +141,8 @@ export interface Config {
   stateKeyGenerated: boolean;
   sseHeartbeatSeconds: number;
   shutdownGraceSeconds: number;
+  /** How long an idle keep-alive connection stays open: above the idle timeout of the proxy in front. */
+  httpKeepAliveSeconds: number;
   /** Resumable streams: events kept per stream, how long an idle stream is kept, and the SSE `retry` hint. */
   eventStream: { maxEvents: number; ttlSeconds: number; retryMs: number };
   auth: AuthConfig;
@@ -223,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     previousStateKey: e.MCP_STATE_KEY_PREVIOUS,
     sseHeartbeatSeconds: e.SSE_HEARTBEAT_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    httpKeepAliveSeconds: e.HTTP_KEEP_ALIVE_SECONDS,
     eventStream: {
       maxEvents: e.EVENT_STREAM_MAX_EVENTS,
       ttlSeconds: e.EVENT_STREAM_TTL_SECONDS,

@@ -32,6 +32,9 @@ import type { FleetStore } from './store/types.js';
 import { LegacySseSessions } from './transports/legacy-sse/legacy-sse-sessions.js';
 import { legacySseRouter } from './transports/legacy-sse/routes.js';
 
+/** The longest a drain waits for idle keep-alive connections to be closed by the proxy in front. */
+const DRAIN_SETTLE_MS = 6_000;
+
 export interface RunningNode {
   nodeId: string;
   url: string;
@@ -131,6 +134,9 @@ export async function startNode(
   // SSE streams are long-lived: no per-request timeout, but bounded header reading.
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;
+  // Longer than the idle timeout of the proxy in front (ALB, ingress nginx), so that the proxy,
+  // never this node, closes an idle connection: a node closing one the proxy is reusing is a 502.
+  server.keepAliveTimeout = config.httpKeepAliveSeconds * 1000;
   const url = await listen(server, config.port, config.host);
   logger.info(
     {
@@ -151,19 +157,23 @@ export async function startNode(
         { reason, inFlight: tracking.inFlight(), graceSeconds: config.shutdownGraceSeconds },
         'draining',
       );
-      // Stop accepting connections, but do not close idle keep-alive ones yet: closing one from
-      // this side races a proxy that sends a request on it at that instant, and nginx then
-      // answers 502 and cannot retry a POST (seen in test/e2e/cluster-faults.test.ts). Requests
-      // that still arrive are served with `Connection: close`; a proxy closes its idle
-      // connections itself within its keep-alive timeout, which must be shorter than ours.
+      // Stop accepting connections, but never close an idle keep-alive connection from this side:
+      // that races a proxy sending a request on it at that instant, and nginx then answers 502 and
+      // cannot retry a POST (seen in test/e2e/cluster-faults.test.ts). Responses during the drain
+      // carry `Connection: close`; idle connections end by the proxy's idle timeout (nginx: 4 s,
+      // which must stay below ours) or by ours (keepAliveTimeout). So wait that long (at most
+      // DRAIN_SETTLE_MS: an ALB has stopped sending to a deregistered target by SIGTERM, so its idle
+      // connections are no hazard), and for the calls in flight, before closing the streams.
       stopAccepting(server);
       sseSessions.beginDrain();
-      const settleUntil = Math.min(deadline, Date.now() + server.keepAliveTimeout);
+      const settleUntil = Math.min(
+        deadline,
+        Date.now() + Math.min(server.keepAliveTimeout + 1_000, DRAIN_SETTLE_MS),
+      );
       const busy = () => tracking.inFlight() > 0 || sseSessions.unansweredCalls() > 0;
       while ((busy() || Date.now() < settleUntil) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      server.closeIdleConnections();
       if (busy()) {
         logger.warn(
           { inFlight: tracking.inFlight(), sseCalls: sseSessions.unansweredCalls() },

@@ -71,7 +71,11 @@ function buildEcsPlatform(parent: pulumi.Resource, name: string, args: EcsPlatfo
       {
         server,
         image: args.images[serverName] ?? missingImage(serverName),
-        env: plainEnv(serverName, server, { stack, scheme: loadBalancer.scheme }),
+        env: plainEnv(serverName, server, {
+          stack,
+          scheme: loadBalancer.scheme,
+          proxyIdleTimeoutSeconds: args.ecs.idleTimeoutSeconds,
+        }),
         secrets: foundation.secretsFor(serverName, server.redis),
         clusterArn: cluster.arn,
         clusterName: cluster.name,

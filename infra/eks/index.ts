@@ -4,7 +4,7 @@ import * as pulumi from '@pulumi/pulumi';
 import type { ServerConfig, StackConfig } from '../config.js';
 import type { Foundation } from '../foundation/index.js';
 import { McpWorkload } from '../k8s/workload.js';
-import { mcpUrl, plainEnv } from '../shared/runtime.js';
+import { INGRESS_UPSTREAM_IDLE_SECONDS, mcpUrl, plainEnv } from '../shared/runtime.js';
 import { installAddons } from './addons.js';
 import { EksCluster } from './cluster.js';
 import { IngressController } from './ingress-controller.js';
@@ -111,7 +111,11 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
       {
         server,
         image: args.images[serverName] as pulumi.Input<string>,
-        env: plainEnv(serverName, server, { stack, scheme }),
+        env: plainEnv(serverName, server, {
+          stack,
+          scheme,
+          proxyIdleTimeoutSeconds: INGRESS_UPSTREAM_IDLE_SECONDS,
+        }),
         secrets: foundation.secretsFor(serverName, server.redis),
         provider,
         ingressController: args.ingress.controller,

@@ -13,7 +13,16 @@ export interface PlainEnvContext {
   stack: string;
   /** How clients reach the server: `https` when the load balancer holds a certificate. */
   scheme: 'http' | 'https';
+  /**
+   * The idle timeout of the proxy that keeps connections to the app open (ALB, ingress nginx). The
+   * app must hold idle connections longer than that proxy, or it closes one the proxy is reusing
+   * and the client gets a 502.
+   */
+  proxyIdleTimeoutSeconds: number;
 }
+
+/** ingress-nginx keeps upstream connections idle for 60 s by default (`upstream-keepalive-timeout`). */
+export const INGRESS_UPSTREAM_IDLE_SECONDS = 60;
 
 /** Plain (non-secret) environment for one server. Secrets never pass through here. */
 export function plainEnv(
@@ -23,7 +32,11 @@ export function plainEnv(
 ): Record<string, string> {
   const env: Record<string, string> = {
     ...(server.build === 'app'
-      ? { LOG_LEVEL: 'info', SSE_HEARTBEAT_SECONDS: String(SSE_HEARTBEAT_SECONDS) }
+      ? {
+          LOG_LEVEL: 'info',
+          SSE_HEARTBEAT_SECONDS: String(SSE_HEARTBEAT_SECONDS),
+          HTTP_KEEP_ALIVE_SECONDS: String(context.proxyIdleTimeoutSeconds + 5),
+        }
       : {}),
     ...securityEnv(server, context.scheme),
     ...server.env,

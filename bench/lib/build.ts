@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Inside the repo (git-ignored), so the built code resolves node_modules as dist/ does. */
+const OUT = 'bench/.runs/build';
+
+/** Node arguments that start each server the way its container would. */
+export interface Entries {
+  app: string[];
+  baseline: string[];
+  /** How the entries were made, for the results. */
+  description: string;
+}
+
+/** The servers run from source through tsx: the test helpers' way, slower to start and heavier. */
+export const SOURCE_ENTRIES: Entries = {
+  app: ['--import', 'tsx', 'app/main.ts'],
+  baseline: ['--import', 'tsx', 'bench/baseline/server.ts'],
+  description: 'from source through tsx (`--source`)',
+};
+
+/**
+ * Compiles the app and the baseline with tsc (as `npm run build` does, into a private folder) so
+ * that every server runs as production runs it: `node --enable-source-maps dist/app/main.js`,
+ * without tsx's loader thread, which costs memory and CPU that no deployment pays.
+ */
+export function buildForBench(): Entries {
+  rmSync(`${ROOT}/${OUT}`, { recursive: true, force: true });
+  const tsc = spawnSync(
+    process.execPath,
+    ['node_modules/typescript/bin/tsc', '-p', 'bench/tsconfig.build.json'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
+  const app = `${OUT}/app/main.js`;
+  const baseline = `${OUT}/bench/baseline/server.js`;
+  // tsc still emits when a file elsewhere in a tree under edit has a type error; what matters is the output.
+  if (!existsSync(`${ROOT}/${app}`) || !existsSync(`${ROOT}/${baseline}`)) {
+    throw new Error(`the build produced no ${app} or ${baseline}:\n${tsc.stdout}${tsc.stderr}`);
+  }
+  cpSync(`${ROOT}/app/store/lua`, `${ROOT}/${OUT}/app/store/lua`, { recursive: true });
+  return {
+    app: ['--enable-source-maps', app],
+    baseline: ['--enable-source-maps', baseline],
+    description:
+      'built with tsc and started as the Dockerfile does (`node --enable-source-maps dist/app/main.js`)',
+  };
+}
