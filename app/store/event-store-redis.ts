@@ -19,6 +19,8 @@ const STANDALONE_STREAM_ID = '_GET_stream';
 /** How long a resumed request stream follows a call still running on another node. */
 const RESUME_FOLLOW_MS = 30_000;
 const RESUME_POLL_MS = 100;
+/** The position before any entry of a Redis Stream. */
+const STREAM_START = '0-0';
 
 /**
  * Resumable streams on Redis Streams, so that a client whose stream broke can resume with
@@ -40,6 +42,10 @@ export function createRedisEventStores(deps: {
         async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
           if (!isValidStreamId(streamId))
             throw new Error(`refusing to store events for stream id ${streamId}`);
+          // The SDK writes a priming event (`{}`, nothing to replay) first on each new POST stream,
+          // only to hand the client an id to resume from. The start of the stream is that id: a
+          // replay after `0-0` is the whole stream. One Redis write per call saved.
+          if (!isReplayable(message)) return formatEventId(streamId, STREAM_START);
           let position: string;
           try {
             position = (await scripts.appendEvent(
