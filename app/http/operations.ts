@@ -13,9 +13,20 @@ type RedisCheck =
   | { status: 'down'; error: string }
   | { status: 'embedded'; detail: string };
 
-/** `/health` (liveness, with checks), `/ready` (readiness) and `/metrics` (Prometheus). */
+/**
+ * `/live` (liveness: the process answers), `/health` (status with dependency checks, for people
+ * and dashboards), `/ready` (readiness: take traffic?) and `/metrics` (Prometheus).
+ *
+ * Liveness checks nothing outside the process on purpose: a platform restarts a container whose
+ * liveness fails, and restarting every node because Redis is down only adds crash loops to the
+ * outage. Readiness is what takes a node out of the load balancer while Redis is unreachable.
+ */
 export function operationsRouter(deps: { store: FleetStore; metrics: Metrics; node: NodeState }): Router {
   const router = Router();
+
+  router.get('/live', (_req, res) => {
+    res.json({ status: 'alive', nodeId: deps.node.nodeId });
+  });
 
   router.get('/health', async (_req, res) => {
     const redis = await checkRedis(deps.store);

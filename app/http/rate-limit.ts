@@ -9,7 +9,7 @@ type Scope = 'ip' | 'principal';
 
 /**
  * One rate limit as Express middleware. Over the limit: 429 with `Retry-After` and a JSON-RPC
- * error saying which limit and when to retry. Mounted after /health, /ready and /metrics, so
+ * error saying which limit and when to retry. Mounted after /live, /health, /ready and /metrics, so
  * probes and scrapes are never limited.
  */
 export function rateLimit(deps: {

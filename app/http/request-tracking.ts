@@ -3,8 +3,8 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 
-const KNOWN_ROUTES = new Set(['/mcp', '/sse', '/messages', '/health', '/ready', '/metrics']);
-const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
+const KNOWN_ROUTES = new Set(['/mcp', '/sse', '/messages', '/live', '/health', '/ready', '/metrics']);
+const QUIET_ROUTES = new Set(['/live', '/health', '/ready', '/metrics']);
 
 /**
  * Counts, logs and tracks every request. Calls in flight (anything but a long-lived GET stream)

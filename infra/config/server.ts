@@ -131,9 +131,10 @@ export const serverSchema = z
       .prefault({}),
     probes: z
       .strictObject({
-        liveness: probeSchema({ path: '/health', initialDelaySeconds: 0, failureThreshold: 3 }),
+        // Liveness must not depend on Redis: /live answers while the process does. /ready gates traffic.
+        liveness: probeSchema({ path: '/live', initialDelaySeconds: 0, failureThreshold: 3 }),
         readiness: probeSchema({ path: '/ready', initialDelaySeconds: 0, failureThreshold: 3 }),
-        startup: probeSchema({ path: '/health', initialDelaySeconds: 0, failureThreshold: 30 }),
+        startup: probeSchema({ path: '/live', initialDelaySeconds: 0, failureThreshold: 30 }),
       })
       .prefault({}),
     env: z

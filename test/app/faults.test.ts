@@ -36,6 +36,10 @@ describe('faults: Redis outage, session expiry, drain', () => {
     expect(ready).toMatchObject({ ready: false, reason: 'redis unreachable' });
     const health = await fetch(new URL('/health', a.url));
     expect(health.status).toBe(503);
+    // Liveness checks only the process: no platform restarts nodes because Redis is down.
+    const live = await fetch(new URL('/live', a.url));
+    expect(live.status).toBe(200);
+    expect(await live.json()).toMatchObject({ status: 'alive', nodeId: 'outage-a' });
     expect(await health.json()).toMatchObject({ status: 'unhealthy', checks: { redis: { status: 'down' } } });
 
     const startedAt = performance.now();

@@ -42,7 +42,7 @@ describe('stack config', () => {
       port: 3000,
       drainSeconds: 25,
       probes: {
-        liveness: { path: '/health' },
+        liveness: { path: '/live' },
         readiness: { path: '/ready' },
         startup: { failureThreshold: 30 },
       },

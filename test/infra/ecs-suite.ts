@@ -142,10 +142,10 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
       expect(container('everything').stopTimeout).toBeLessThanOrEqual(120);
     });
 
-    it('checks container health with node against /health (the slim image has no curl)', () => {
+    it('checks container health with node against /live (the slim image has no curl)', () => {
       const check = container('app').healthCheck;
       expect(check?.command.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
-      expect(check?.command[3]).toContain('http://127.0.0.1:3000/health');
+      expect(check?.command[3]).toContain('http://127.0.0.1:3000/live');
     });
 
     it('injects every secret through `secrets`, never through `environment`', () => {

@@ -185,12 +185,12 @@ export function describeEks(
       expect(rule.host).toBe(want.hosts.app);
     });
 
-    it('probes liveness on /health, readiness on /ready, and gives startup its own probe', () => {
+    it('probes liveness on /live (no Redis dependency), readiness on /ready, and gives startup its own probe', () => {
       const app = container('app');
-      expect(app.livenessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
+      expect(app.livenessProbe.httpGet).toEqual({ path: '/live', port: 'http' });
       expect(app.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
       expect(app.startupProbe).toMatchObject({
-        httpGet: { path: '/health', port: 'http' },
+        httpGet: { path: '/live', port: 'http' },
         failureThreshold: 30,
       });
       expect(container('everything').readinessProbe.tcpSocket).toEqual({ port: 'http' });

@@ -17,7 +17,7 @@ const LOCAL_BINDS = new Set(['127.0.0.1', 'localhost', '::1']);
 /**
  * Every HTTP-level control, in the order a request meets them. app/http/app.ts mounts the three
  * stages around its routes, so every route after them (/mcp, /sse, /messages, and any added
- * later) is covered without opting in; /health, /ready and /metrics sit before `gate`.
+ * later) is covered without opting in; /live, /health, /ready and /metrics sit before `gate`.
  */
 export interface HttpSecurity {
   /** Express `trust proxy`: decides what `req.ip` (and so the per-IP limit) believes. */
