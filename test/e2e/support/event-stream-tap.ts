@@ -20,16 +20,23 @@ export interface TappedStream {
   eventMethods: string[];
 }
 
+/** The SDK's id for the standalone GET stream of a 2025-era session. */
+const STANDALONE_STREAM_ID = '_GET_stream';
+
 /**
- * Wraps a client's fetch so that every GET event stream it opens is recorded in `streams`.
- * Only GETs are watched: in the 2025 era they are the standalone streams that carry
- * notifications, and the ones a client resumes with Last-Event-ID.
+ * Wraps a client's fetch so that every standalone GET event stream it opens is recorded in `streams`.
+ * In the 2025 era that stream carries the notifications; the client first opens it, then
+ * resumes it with Last-Event-ID (`_GET_stream_…`) after a break.
  */
 export function tapEventStreams(inner: typeof fetch, streams: TappedStream[]): typeof fetch {
   return async (input, init) => {
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     if (method.toUpperCase() !== 'GET') return inner(input, init);
     const headers = new Headers(init?.headers);
+    // A GET with the Last-Event-ID of a request's stream resumes that request (it carries the
+    // response, maybe from another node); only the standalone stream carries notifications.
+    const resumes = headers.get('last-event-id');
+    if (resumes !== null && !resumes.startsWith(`${STANDALONE_STREAM_ID}_`)) return inner(input, init);
     const tapped: TappedStream = {
       lastEventIdSent: headers.get('last-event-id') ?? undefined,
       requestedAt: performance.now(),
