@@ -31,34 +31,15 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
 
   it('replays, on B, the progress and result of a call whose stream broke on A', async () => {
     const sessionId = await initialize(nodes[0]!.url);
-    const controller = new AbortController();
-    const call = await fetch(new URL('/mcp', nodes[0]!.url), {
-      method: 'POST',
-      headers: headers(sessionId),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 42,
-        method: 'tools/call',
-        params: { name: 'countdown', arguments: { seconds: 3 }, _meta: { progressToken: 'p' } },
-      }),
-      signal: controller.signal,
-    });
-    const events = readEvents(call);
-    const priming = await events.next();
+    const { priming, first } = await countdownThenLoseStream(nodes[0]!.url, sessionId, 42);
     expect(priming).toMatchObject({ retry: '1500', data: '' });
-    const first = await events.next();
     expect(JSON.parse(first.data)).toMatchObject({
       method: 'notifications/progress',
       params: { progress: 1 },
     });
-    controller.abort(); // the client loses its stream; the call goes on on A
 
-    await new Promise((resolve) => setTimeout(resolve, 2_600));
-    const resumed = await fetch(new URL('/mcp', nodes[1]!.url), {
-      headers: { ...headers(sessionId), 'last-event-id': first.id! },
-    });
-    expect(resumed.status).toBe(200);
-    const replayed = await collect(readEvents(resumed));
+    await new Promise((resolve) => setTimeout(resolve, 2_600)); // A finishes the call meanwhile
+    const replayed = await resume(nodes[1]!.url, sessionId, first.id!);
     const messages = replayed.map((e) => JSON.parse(e.data));
     expect(messages.map((m) => m.params?.progress ?? 'result')).toEqual([2, 3, 'result']);
     expect(messages[2]).toMatchObject({ id: 42, result: { content: [{ text: 'Counted down 3 s.' }] } });
@@ -69,29 +50,9 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
 
   it('follows, on B, a call that is still running on A when its stream is resumed', async () => {
     const sessionId = await initialize(nodes[0]!.url);
-    const controller = new AbortController();
-    const call = await fetch(new URL('/mcp', nodes[0]!.url), {
-      method: 'POST',
-      headers: headers(sessionId),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 43,
-        method: 'tools/call',
-        params: { name: 'countdown', arguments: { seconds: 3 }, _meta: { progressToken: 'q' } },
-      }),
-      signal: controller.signal,
-    });
-    const events = readEvents(call);
-    await events.next(); // priming
-    const first = await events.next();
-    controller.abort();
-
+    const { first } = await countdownThenLoseStream(nodes[0]!.url, sessionId, 43);
     // Resume at once, two seconds before A has the result.
-    const resumed = await fetch(new URL('/mcp', nodes[1]!.url), {
-      headers: { ...headers(sessionId), 'last-event-id': first.id! },
-    });
-    expect(resumed.status).toBe(200);
-    const messages = (await collect(readEvents(resumed))).map((e) => JSON.parse(e.data));
+    const messages = (await resume(nodes[1]!.url, sessionId, first.id!)).map((e) => JSON.parse(e.data));
     expect(messages.map((m) => m.params?.progress ?? 'result')).toEqual([2, 3, 'result']);
     expect(messages[2]).toMatchObject({ id: 43, result: { content: [{ text: 'Counted down 3 s.' }] } });
   });
@@ -282,4 +243,34 @@ async function collect(events: ReturnType<typeof readEvents>): Promise<SseEvent[
     if ((err as Error).message !== 'stream ended') throw err;
   }
   return all;
+}
+
+/** Starts a 3 s countdown on a node, reads the priming event and the first progress, then drops the stream. */
+async function countdownThenLoseStream(baseUrl: string, sessionId: string, id: number) {
+  const controller = new AbortController();
+  const call = await fetch(new URL('/mcp', baseUrl), {
+    method: 'POST',
+    headers: headers(sessionId),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'countdown', arguments: { seconds: 3 }, _meta: { progressToken: `p${id}` } },
+    }),
+    signal: controller.signal,
+  });
+  const events = readEvents(call);
+  const priming = await events.next();
+  const first = await events.next();
+  controller.abort(); // the client loses its stream; the call goes on where it runs
+  return { priming, first };
+}
+
+/** Resumes a stream with Last-Event-ID on a node and reads it to the end. */
+async function resume(baseUrl: string, sessionId: string, lastEventId: string) {
+  const resumed = await fetch(new URL('/mcp', baseUrl), {
+    headers: { ...headers(sessionId), 'last-event-id': lastEventId },
+  });
+  expect(resumed.status).toBe(200);
+  return collect(readEvents(resumed));
 }
