@@ -130,6 +130,7 @@ function buildLoadBalancer(parent: pulumi.Resource, name: string, args: LoadBala
       { loadBalancerArn: alb.arn, port: 80, protocol: 'HTTP', defaultActions: [notFound], tags: args.tags },
       opts,
     );
+    keepPrivatePathsPrivate(name, listener, notFound, args.tags, opts);
     return { securityGroup, alb, listener };
   }
   const listener = new aws.lb.Listener(
@@ -145,6 +146,7 @@ function buildLoadBalancer(parent: pulumi.Resource, name: string, args: LoadBala
     },
     opts,
   );
+  keepPrivatePathsPrivate(name, listener, notFound, args.tags, opts);
   new aws.lb.Listener(
     `${name}-http`,
     {
@@ -159,4 +161,32 @@ function buildLoadBalancer(parent: pulumi.Resource, name: string, args: LoadBala
     opts,
   );
   return { securityGroup, alb, listener };
+}
+
+/** Paths the app serves for operators and scrapers, never for the internet. */
+export const PRIVATE_PATHS = ['/metrics', '/metrics/*'];
+
+/**
+ * The app serves Prometheus metrics on its traffic port, without a credential. Answer them 404 at
+ * the internet-facing listener, before any server's route (priority 1; routes start at 10).
+ * Target-group health checks and in-VPC scrapers reach the tasks directly and are unaffected.
+ */
+function keepPrivatePathsPrivate(
+  name: string,
+  listener: aws.lb.Listener,
+  notFound: aws.types.input.lb.ListenerDefaultAction,
+  tags: Record<string, string> | undefined,
+  opts: pulumi.CustomResourceOptions,
+): aws.lb.ListenerRule {
+  return new aws.lb.ListenerRule(
+    `${name}-private-paths`,
+    {
+      listenerArn: listener.arn,
+      priority: 1,
+      conditions: [{ pathPattern: { values: PRIVATE_PATHS } }],
+      actions: [notFound],
+      tags,
+    },
+    opts,
+  );
 }

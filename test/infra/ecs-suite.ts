@@ -67,6 +67,17 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
       });
     });
 
+    it('answers /metrics 404 from the internet, before any server route', () => {
+      const rules = run.ofType(T.rule).filter((rule) => rule.name.endsWith('-private-paths'));
+      expect(rules).toHaveLength(1);
+      const rule = rules[0]!.inputs;
+      expect(rule.priority).toBe(1);
+      expect(rule.conditions).toEqual([{ pathPattern: { values: ['/metrics', '/metrics/*'] } }]);
+      expect(rule.actions[0]).toMatchObject({ type: 'fixed-response', fixedResponse: { statusCode: '404' } });
+      const routes = run.ofType(T.rule).filter((r) => r.name.endsWith('-route'));
+      expect(routes.every((route) => route.inputs.priority > rule.priority)).toBe(true);
+    });
+
     it('routes each server by its host', () => {
       for (const [server, host] of Object.entries(want.hosts)) {
         const rule = run.one(T.rule, `${server}-route`).inputs;
