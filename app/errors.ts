@@ -12,20 +12,26 @@ export const JsonRpcCode = {
   SessionNotFound: -32001,
 } as const;
 
+/** The body of a JSON-RPC error answered over HTTP: one shape for fetch handlers and Express alike. */
+export function jsonRpcErrorBody(
+  code: number,
+  message: string,
+  options: { data?: unknown; id?: string | number | null } = {},
+) {
+  return {
+    jsonrpc: '2.0' as const,
+    error: { code, message, ...(options.data === undefined ? {} : { data: options.data }) },
+    id: options.id ?? null,
+  };
+}
+
 export function jsonRpcErrorResponse(
   status: number,
   code: number,
   message: string,
   options: { data?: unknown; headers?: Record<string, string>; id?: string | number | null } = {},
 ): Response {
-  return Response.json(
-    {
-      jsonrpc: '2.0',
-      error: { code, message, ...(options.data === undefined ? {} : { data: options.data }) },
-      id: options.id ?? null,
-    },
-    { status, headers: options.headers },
-  );
+  return Response.json(jsonRpcErrorBody(code, message, options), { status, headers: options.headers });
 }
 
 /** Thrown by a store when Redis cannot be reached. Mapped to 503 at the HTTP edge. */

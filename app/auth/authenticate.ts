@@ -7,7 +7,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuthConfig } from '../config.js';
-import { JsonRpcCode } from '../errors.js';
+import { JsonRpcCode, jsonRpcErrorBody } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ApiKeyVerifier } from './api-keys.js';
 import { AuthServerUnavailableError, JwtVerifier } from './jwt-verifier.js';
@@ -101,5 +101,5 @@ export function authenticate(deps: {
 }
 
 function rpcError(message: string, data: unknown) {
-  return { jsonrpc: '2.0', error: { code: JsonRpcCode.ServerError, message, data }, id: null };
+  return jsonRpcErrorBody(JsonRpcCode.ServerError, message, { data });
 }

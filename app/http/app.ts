@@ -1,5 +1,5 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
-import { JsonRpcCode } from '../errors.js';
+import { JsonRpcCode, jsonRpcErrorBody } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { FleetStore } from '../store/types.js';
@@ -46,30 +46,23 @@ function jsonBodyErrors(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(err);
     const type = (err as { type?: string }).type;
     if (type === 'entity.parse.failed') {
-      res.status(400).json({
-        jsonrpc: '2.0',
-        error: { code: JsonRpcCode.ParseError, message: 'Parse error: Invalid JSON' },
-        id: null,
-      });
+      res.status(400).json(jsonRpcErrorBody(JsonRpcCode.ParseError, 'Parse error: Invalid JSON'));
       return;
     }
     if (type === 'entity.too.large') {
-      res.status(413).json({
-        jsonrpc: '2.0',
-        error: { code: JsonRpcCode.ServerError, message: `Payload too large: the limit is ${MAX_BODY}` },
-        id: null,
-      });
+      res
+        .status(413)
+        .json(jsonRpcErrorBody(JsonRpcCode.ServerError, `Payload too large: the limit is ${MAX_BODY}`));
       return;
     }
     const status = (err as { status?: number }).status ?? 500;
     if (status >= 500) logger.error({ err }, 'unhandled HTTP error');
-    res.status(status).json({
-      jsonrpc: '2.0',
-      error: {
-        code: status >= 500 ? JsonRpcCode.InternalError : JsonRpcCode.InvalidRequest,
-        message: status >= 500 ? 'Internal server error' : (err as Error).message,
-      },
-      id: null,
-    });
+    res
+      .status(status)
+      .json(
+        status >= 500
+          ? jsonRpcErrorBody(JsonRpcCode.InternalError, 'Internal server error')
+          : jsonRpcErrorBody(JsonRpcCode.InvalidRequest, (err as Error).message),
+      );
   };
 }

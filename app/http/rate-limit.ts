@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { JsonRpcCode } from '../errors.js';
+import { JsonRpcCode, jsonRpcErrorBody } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { principalOf } from '../mcp/principal.js';
 import type { RateLimiters } from '../store/rate-limiters.js';
@@ -54,15 +54,13 @@ export function rateLimit(deps: {
         .status(429)
         .set('retry-after', String(retryAfter))
         .set('ratelimit-remaining', '0')
-        .json({
-          jsonrpc: '2.0',
-          error: {
-            code: JsonRpcCode.ServerError,
-            message: `Too many requests: the limit is ${limiter.points} per ${deps.windowSeconds} s per ${deps.scope === 'ip' ? 'client IP' : 'caller'}. Retry after ${retryAfter} s.`,
-            data: { reason: 'rate_limited', scope: deps.scope, retryAfterSeconds: retryAfter },
-          },
-          id: null,
-        });
+        .json(
+          jsonRpcErrorBody(
+            JsonRpcCode.ServerError,
+            `Too many requests: the limit is ${limiter.points} per ${deps.windowSeconds} s per ${deps.scope === 'ip' ? 'client IP' : 'caller'}. Retry after ${retryAfter} s.`,
+            { data: { reason: 'rate_limited', scope: deps.scope, retryAfterSeconds: retryAfter } },
+          ),
+        );
     }
   };
 }

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { JsonRpcCode } from '../../errors.js';
+import { JsonRpcCode, jsonRpcErrorBody } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 
 /**
@@ -31,14 +31,12 @@ export function bodyTimeout(deps: { timeoutMs: number; logger: Logger }): Reques
       res
         .status(408)
         .set('connection', 'close')
-        .json({
-          jsonrpc: '2.0',
-          error: {
-            code: JsonRpcCode.ServerError,
-            message: `Request timeout: the body did not arrive within ${deps.timeoutMs / 1000} s`,
-          },
-          id: null,
-        });
+        .json(
+          jsonRpcErrorBody(
+            JsonRpcCode.ServerError,
+            `Request timeout: the body did not arrive within ${deps.timeoutMs / 1000} s`,
+          ),
+        );
     }, deps.timeoutMs);
     const clear = () => clearTimeout(timer);
     req.once('end', clear);

@@ -1,6 +1,6 @@
 import { isJsonContentType } from '@modelcontextprotocol/server';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { JsonRpcCode } from '../../errors.js';
+import { JsonRpcCode, jsonRpcErrorBody } from '../../errors.js';
 
 /** The POST routes that carry JSON-RPC: Streamable HTTP (both eras) and the 2024 HTTP+SSE leg. */
 const JSON_RPC_POSTS = new Set(['/mcp', '/messages']);
@@ -9,7 +9,7 @@ const JSON_RPC_POSTS = new Set(['/mcp', '/messages']);
 const MAX_JSON_DEPTH = 64;
 
 function reject(res: Response, status: number, code: number, message: string): void {
-  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+  res.status(status).json(jsonRpcErrorBody(code, message));
 }
 
 /**

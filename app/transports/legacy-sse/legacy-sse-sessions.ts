@@ -303,11 +303,14 @@ export class LegacySseSessions {
     if (ids.length === 0) return;
     try {
       const lost = new Set(await this.options.owners.refresh(ids, this.options.relay.address));
-      for (const id of ids) {
-        if (!lost.has(id) && (await this.options.store.touch(id)) !== null) continue;
-        this.options.logger.info({ sessionId: id }, 'closing an sse stream this node no longer owns');
-        await this.live.get(id)?.server.close();
-      }
+      // One touch per stream, sent together rather than one round trip after another.
+      await Promise.all(
+        ids.map(async (id) => {
+          if (!lost.has(id) && (await this.options.store.touch(id)) !== null) return;
+          this.options.logger.info({ sessionId: id }, 'closing an sse stream this node no longer owns');
+          await this.live.get(id)?.server.close();
+        }),
+      );
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message }, 'sse heartbeat could not reach the store');
     }

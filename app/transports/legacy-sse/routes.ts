@@ -1,6 +1,6 @@
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { type Request, type Response, Router } from 'express';
-import { JsonRpcCode, StoreUnavailableError } from '../../errors.js';
+import { JsonRpcCode, jsonRpcErrorBody, StoreUnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { FleetStore } from '../../store/types.js';
 import type { LegacySseSessions, Refusal } from './legacy-sse-sessions.js';
@@ -75,15 +75,7 @@ function refuse(res: Response, refusal: Refusal): void {
   res
     .status(refusal.status)
     .set(refusal.headers ?? {})
-    .json({
-      jsonrpc: '2.0',
-      error: {
-        code: refusal.code,
-        message: refusal.message,
-        ...(refusal.data ? { data: refusal.data } : {}),
-      },
-      id: null,
-    });
+    .json(jsonRpcErrorBody(refusal.code, refusal.message, { data: refusal.data }));
 }
 
 function failed(res: Response, err: unknown, logger: Logger, what: string): void {

@@ -42,9 +42,7 @@ export async function connectEraClient(era: EraName, baseUrl: string, name: stri
     return {
       era,
       name,
-      echo: async (text, timeout) => textOf(await call('echo', { text }, timeout)),
-      remember: async (key, value) => void (await call('remember', { key, value })),
-      recall: async (key) => structuredOf<{ value: string | null }>(await call('recall', { key })).value,
+      ...referenceTools(call),
       sessionId: () => undefined,
       reconnects: () => 0,
       listChangedAt: [],
@@ -66,9 +64,7 @@ export async function connectEraClient(era: EraName, baseUrl: string, name: stri
     return {
       era,
       name,
-      echo: async (text, timeout) => textOf(await call('echo', { text }, timeout)),
-      remember: async (key, value) => void (await call('remember', { key, value })),
-      recall: async (key) => structuredOf<{ value: string | null }>(await call('recall', { key })).value,
+      ...referenceTools(call),
       sessionId,
       reconnects: () => 0,
       listChangedAt,
@@ -87,14 +83,23 @@ export async function connectEraClient(era: EraName, baseUrl: string, name: stri
   return {
     era,
     name,
-    echo: async (text, timeout) => textOf(await call('echo', { text }, timeout)),
-    remember: async (key, value) => void (await call('remember', { key, value })),
-    recall: async (key) => structuredOf<{ value: string | null }>(await call('recall', { key })).value,
+    ...referenceTools(call),
     sessionId: () => sse.sessionId,
     reconnects: () => sse.reconnects.length,
     listChangedAt,
     getStreams: [],
     sse,
     close: () => sse.close(),
+  };
+}
+
+type ToolCall = (tool: string, args: Record<string, unknown>, timeout?: number) => Promise<unknown>;
+
+/** The reference tools a scenario uses, on top of whichever era's client makes the call. */
+function referenceTools(call: ToolCall): Pick<EraClient, 'echo' | 'remember' | 'recall'> {
+  return {
+    echo: async (text, timeout) => textOf(await call('echo', { text }, timeout)),
+    remember: async (key, value) => void (await call('remember', { key, value })),
+    recall: async (key) => structuredOf<{ value: string | null }>(await call('recall', { key })).value,
   };
 }
