@@ -36,7 +36,11 @@ describe('METRICS_PORT: /metrics on its own listener only', () => {
   it('answers /metrics on the traffic port with 404 and a JSON-RPC error body, before any credential check', async () => {
     const response = await fetch(new URL('/metrics', node.url));
     expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { message: 'Not found' }, id: null });
+    expect(await response.json()).toMatchObject({
+      jsonrpc: '2.0',
+      error: { message: 'Not found' },
+      id: null,
+    });
     // The probes stay where the load balancer and the platform expect them.
     expect((await fetch(new URL('/ready', node.url))).status).toBe(200);
   });

@@ -1,5 +1,5 @@
 import { beforeAll, expect, it } from 'vitest';
-import { assertSecretsOnlyWhereAllowed, SHIPPED_SECRETS } from './expectations.js';
+import { assertSecretsOnlyWhereAllowed, NLB_DNS, SHIPPED_SECRETS, userSettings } from './expectations.js';
 import { type ProgramRun, readStackConfig, runProgram } from './harness.js';
 
 /** The app switched to OAuth: issuer and audience become plain env, and no API keys exist anywhere. */
@@ -14,7 +14,7 @@ let run: ProgramRun;
 beforeAll(async () => {
   const servers = readStackConfig('staging').servers as Record<string, Record<string, unknown>>;
   run = await runProgram('staging', {
-    platform: 'eks',
+    ...userSettings('staging', 'eks'),
     servers: { ...servers, app: { ...servers.app, auth } },
     serverSecrets: {},
   });
@@ -32,7 +32,8 @@ it('hands the app its OAuth issuer, audience and JWKS as plain env', () => {
       { name: 'OAUTH_ISSUER', value: auth.issuer },
       { name: 'OAUTH_AUDIENCE', value: auth.audience },
       { name: 'OAUTH_JWKS_URL', value: auth.jwksUrl },
-      { name: 'PUBLIC_URL', value: 'https://mcp.staging.example.com' },
+      // No domain on staging: the app is addressed by the ingress NLB's name.
+      { name: 'PUBLIC_URL', value: `http://${NLB_DNS}` },
     ]),
   );
   expect(env.map((variable) => variable.name)).not.toContain('AUTH_API_KEYS');
@@ -44,6 +45,6 @@ it('creates no API-key secret, and still keeps every other secret out of plainte
   expect(run.ofType('aws:secretsmanager/secret:Secret').map((s) => s.name)).not.toContain('mcp-fleet-app');
   assertSecretsOnlyWhereAllowed(
     run,
-    SHIPPED_SECRETS.filter((value) => !value.endsWith('AUTH_API_KEYS')),
+    SHIPPED_SECRETS.filter((value) => !value.endsWith('app-api-key')),
   );
 });
