@@ -109,15 +109,14 @@ export function imageTags(stack: string, revision: string | undefined): string[]
 }
 
 /**
- * The commit being deployed: GITHUB_SHA in Actions, else `git rev-parse HEAD` on a clean tree.
- * A dirty tree or no git gives undefined: that image is not what any commit holds, so it gets no
+ * The commit being built: `git rev-parse HEAD` on a clean tree (CI checks out the commit ci.yml
+ * tested). A dirty tree or no git gives undefined: that image is what no commit holds, so it gets no
  * commit tag (and expires a week after the stack tag moves on).
  */
-export function gitRevision(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.GITHUB_SHA && /^[0-9a-f]{40}$/.test(env.GITHUB_SHA)) return env.GITHUB_SHA.slice(0, 12);
+export function gitRevision(cwd = process.cwd()): string | undefined {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    const git = (...args: string[]) =>
-      execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     if (git('status', '--porcelain', '--untracked-files=no') !== '') return undefined;
     return git('rev-parse', '--short=12', 'HEAD');
   } catch {

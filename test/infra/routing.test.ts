@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../infra/config.js';
@@ -57,10 +61,25 @@ describe('path prefixes', () => {
 });
 
 describe('image tags', () => {
-  it('tag every build with its commit as well as the stack, commit first', () => {
-    expect(gitRevision({ GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567' })).toBe('0123456789ab');
-    expect(imageTags('staging', '0123456789ab')).toEqual(['git-0123456789ab', 'staging']);
-    expect(imageTags('staging', undefined)).toEqual(['staging']);
+  it('tag every build of a clean commit with that commit as well as the stack, commit first', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-git-'));
+    try {
+      expect(gitRevision(dir)).toBeUndefined();
+      const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+      git('init', '-q');
+      writeFileSync(join(dir, 'file'), 'one');
+      git('add', 'file');
+      git('-c', 'user.name=t', '-c', 'user.email=t@localhost', 'commit', '-qm', 'one');
+      const head = git('rev-parse', 'HEAD');
+      expect(gitRevision(dir)).toBe(head.slice(0, 12));
+      expect(imageTags('staging', gitRevision(dir))).toEqual([`git-${head.slice(0, 12)}`, 'staging']);
+      // Uncommitted changes: the image is no commit's, so only the stack tag.
+      writeFileSync(join(dir, 'file'), 'two');
+      expect(gitRevision(dir)).toBeUndefined();
+      expect(imageTags('staging', gitRevision(dir))).toEqual(['staging']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
