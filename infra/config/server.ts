@@ -106,10 +106,11 @@ export const serverSchema = z
   .strictObject({
     /** `app` builds the in-repo server from app/Dockerfile; exclusive with `image`. */
     build: z.literal('app', 'expected "app" (the in-repo server) — use `image` for anything else').optional(),
-    /** A pullable image reference for a third-party server, e.g. `docker.io/mcp/everything:latest`. */
+    /** A pullable image reference for a third-party server, pinned by digest: `registry/name@sha256:…`. */
     image: z.string().min(1).optional(),
-    /** Overrides the image's entrypoint/command (exec form). */
+    /** The full argv (exec form): replaces the image ENTRYPOINT and drops its CMD (ECS `entryPoint`, K8s `command`). */
     command: z.array(z.string()).optional(),
+    /** Arguments after the image's ENTRYPOINT, replacing its CMD (ECS `command`, K8s `args`). */
     args: z.array(z.string()).optional(),
     port: z
       .int('expected an integer port')

@@ -25,6 +25,8 @@ interface Workflow {
   permissions?: Record<string, string>;
   jobs: Record<string, Job>;
 }
+/** A GitHub Actions expression as it appears in a workflow: `${{ body }}`. */
+const expression = (body: string) => `\${{ ${body} }}`;
 const load = (file: string) => parse(readFileSync(`${DIR}/${file}`, 'utf8')) as Workflow;
 const pulumiStep = (job: Job | undefined) => job?.steps.find((s) => s.uses?.startsWith('pulumi/actions@'));
 
@@ -65,7 +67,7 @@ describe('GitHub Actions workflows', () => {
     expect(job?.if).toContain('github.event.pull_request.head.repo.full_name == github.repository');
     expect(job?.if).toContain("vars.PULUMI_ORG != ''");
     expect(job?.concurrency).toEqual({
-      group: 'preview-${{ matrix.stack }}-${{ github.event.pull_request.number }}',
+      group: `preview-${expression('matrix.stack')}-${expression('github.event.pull_request.number')}`,
       'cancel-in-progress': true,
     });
   });
@@ -80,7 +82,7 @@ describe('GitHub Actions workflows', () => {
       const job = deploy.jobs[stack];
       expect(job?.concurrency).toEqual({ group: `pulumi-${stack}`, 'cancel-in-progress': false });
       // The commit ci.yml tested.
-      expect(job?.steps[0]?.with?.ref).toBe('${{ github.event.workflow_run.head_sha || github.sha }}');
+      expect(job?.steps[0]?.with?.ref).toBe(expression('github.event.workflow_run.head_sha || github.sha'));
     }
     expect(load('ci.yml').name).toBe('ci');
     expect(pulumiStep(deploy.jobs.staging)?.with).toMatchObject({ command: 'up', policyPacks: 'policy' });
