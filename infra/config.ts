@@ -147,6 +147,7 @@ function crossCheck(config: ParsedEnvironment, context: ConfigContext): string[]
 }
 
 /**
+ * Every server needs a host on EKS with the F5 controller.
  * With a `domain`, the one certificate covers `<domain>` and `*.<domain>`: a host deeper than that,
  * or outside the domain, would be served with a certificate that does not name it. On EKS the
  * records are CNAMEs to the controller's NLB, which the zone apex cannot hold.
@@ -154,6 +155,13 @@ function crossCheck(config: ParsedEnvironment, context: ConfigContext): string[]
 function checkHost(name: string, server: ServerConfig, config: ParsedEnvironment): string[] {
   const { domain } = config;
   const host = server.ingress.host;
+  if (!host && config.platform === 'eks' && config.ingress.controller === 'f5-nginx') {
+    // F5 NGINX serves an Ingress only for a host (unless started with -allow-empty-ingress-host), and
+    // gives each host to one Ingress: the oldest ("Host and Listener collisions", F5 NGINX docs).
+    return [
+      `${PROJECT}:servers.${name}.ingress.host: required on EKS with the F5 controller, which routes Ingresses by host only; set domain (each server then gets <name>.<domain>) or this key`,
+    ];
+  }
   if (!domain || !host) return [];
   const at = `${PROJECT}:servers.${name}.ingress.host`;
   const oneLevelBelow = host.endsWith(`.${domain}`) && !host.slice(0, -domain.length - 1).includes('.');

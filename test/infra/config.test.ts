@@ -69,6 +69,15 @@ describe('stack config', () => {
     ).not.toThrow();
   });
 
+  it('refuses a server without a host on EKS with the F5 controller, which routes by host only', () => {
+    const raw = { ...staging(), ...userSettings('staging', 'eks') };
+    delete raw.domain;
+    expect(problemsOf(raw)).toContain(
+      'mcp-fleet:servers.app.ingress.host: required on EKS with the F5 controller, which routes Ingresses by host only; set domain',
+    );
+    expect(() => parseConfig({ ...raw, ingress: { controller: 'ingress-nginx' } })).not.toThrow();
+  });
+
   it('refuses vpc.nat none, which leaves tasks unable to pull images or read secrets', () => {
     expect(problemsOf({ ...staging(), vpc: { nat: 'none' } })).toContain(
       'mcp-fleet:vpc.nat: none is not supported: tasks and nodes pull images, read secrets and ship logs over NAT',

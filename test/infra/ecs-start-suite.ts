@@ -159,8 +159,8 @@ export function describeEcsStart(stack: Stack, program: () => ProgramRun): void 
         }
         expect(certificates.map((certificate) => certificate.inputs)).toEqual([
           expect.objectContaining({
-            domainName: 'mcp.example.com',
-            subjectAlternativeNames: ['*.mcp.example.com'],
+            domainName: want.domain,
+            subjectAlternativeNames: [`*.${want.domain}`],
             validationMethod: 'DNS',
           }),
         ]);

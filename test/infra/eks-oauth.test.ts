@@ -1,5 +1,10 @@
 import { beforeAll, expect, it } from 'vitest';
-import { assertSecretsOnlyWhereAllowed, NLB_DNS, SHIPPED_SECRETS, userSettings } from './expectations.js';
+import {
+  assertSecretsOnlyWhereAllowed,
+  SHIPPED_SECRETS,
+  STAGING_DOMAIN,
+  userSettings,
+} from './expectations.js';
 import { type ProgramRun, readStackConfig, runProgram } from './harness.js';
 
 /** The app switched to OAuth: issuer and audience become plain env, and no API keys exist anywhere. */
@@ -32,8 +37,7 @@ it('hands the app its OAuth issuer, audience and JWKS as plain env', () => {
       { name: 'OAUTH_ISSUER', value: auth.issuer },
       { name: 'OAUTH_AUDIENCE', value: auth.audience },
       { name: 'OAUTH_JWKS_URL', value: auth.jwksUrl },
-      // No domain on staging: the app is addressed by the ingress NLB's name.
-      { name: 'PUBLIC_URL', value: `http://${NLB_DNS}` },
+      { name: 'PUBLIC_URL', value: `https://app.${STAGING_DOMAIN}` },
     ]),
   );
   expect(env.map((variable) => variable.name)).not.toContain('AUTH_API_KEYS');

@@ -194,6 +194,18 @@ export function describeEks(
       expect(rule.host).toBe(want.hosts?.app);
     });
 
+    it('names every server under the domain: CNAMEs to the ingress NLB', () => {
+      for (const [server, host] of Object.entries(want.hosts ?? {})) {
+        expect(run.one('aws:route53/record:Record', `${server}-dns`).inputs).toMatchObject({
+          zoneId: 'Z0MOCKZONE',
+          name: host,
+          type: 'CNAME',
+          records: [NLB_DNS],
+        });
+      }
+      expect(want.hosts).toBeDefined();
+    });
+
     it('strips the /everything prefix in nginx, so the server sees /mcp', () => {
       const ingress = run.one(T.ingress, 'everything-ingress').inputs;
       const path = ingress.spec.rules[0].http.paths[0];

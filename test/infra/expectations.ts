@@ -1,8 +1,16 @@
 import { expect } from 'vitest';
 import { FAKE_SECRET_PREFIX, type ProgramRun, readStackConfig, type Stack } from './harness.js';
 
-/** The one value a user must set before production's first `up`; staging deploys as shipped. */
+/** The one value a user must set before production's first `up`; staging on ECS deploys as shipped. */
 export const PRODUCTION_DOMAIN = 'mcp.example.com';
+/** EKS with the F5 controller routes by host only, so staging on EKS needs a domain too. */
+export const STAGING_DOMAIN = 'staging.mcp.example.com';
+
+/** The domain each stack runs under in the tests: production always, staging on EKS. */
+export function domainOf(stack: Stack, platform: 'ecs' | 'eks'): string | undefined {
+  if (stack === 'production') return PRODUCTION_DOMAIN;
+  return platform === 'eks' ? STAGING_DOMAIN : undefined;
+}
 /** What a user sets for `platform: eks`: who may reach the API endpoint, who administers the cluster. */
 export const EKS_ACCESS = {
   publicAccessCidrs: ['198.51.100.0/24'],
@@ -13,9 +21,10 @@ export const EKS_ACCESS = {
 /** The stack file plus what its README tells a user to set for this platform, as `runProgram` overrides. */
 export function userSettings(stack: Stack, platform: 'ecs' | 'eks'): Record<string, unknown> {
   const eks = readStackConfig(stack).eks as Record<string, unknown>;
+  const domain = domainOf(stack, platform);
   return {
     platform,
-    ...(stack === 'production' ? { domain: PRODUCTION_DOMAIN } : {}),
+    ...(domain ? { domain } : {}),
     ...(platform === 'eks'
       ? {
           eks: {
@@ -37,15 +46,15 @@ export const NLB_DNS = 'mcp-fleet-ingress-service.elb.amazonaws.com';
 export function expectedFor(stack: Stack, platform: 'ecs' | 'eks' = 'ecs') {
   const production = stack === 'production';
   const lb = platform === 'ecs' ? ALB_DNS : NLB_DNS;
-  const scheme = production ? 'https' : 'http';
-  const hosts = production
-    ? { app: `app.${PRODUCTION_DOMAIN}`, everything: `everything.${PRODUCTION_DOMAIN}` }
-    : undefined;
+  const domain = domainOf(stack, platform);
+  const scheme = domain ? 'https' : 'http';
+  const hosts = domain ? { app: `app.${domain}`, everything: `everything.${domain}` } : undefined;
   return {
     deletionProtection: production,
-    /** Production serves HTTPS with the ACM certificate the program requests for its domain. */
-    https: production,
-    /** server → public host; staging has none (it serves on the load balancer's name). */
+    domain,
+    /** With a domain the stack serves HTTPS with the ACM certificate the program requests for it. */
+    https: domain !== undefined,
+    /** server → public host; none without a domain (it serves on the load balancer's name). */
     hosts,
     servers: ['app', 'everything'],
     /** server → the public MCP URL the stack exports. */
