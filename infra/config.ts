@@ -108,6 +108,11 @@ function crossCheck(config: ParsedEnvironment, context: ConfigContext): string[]
     if (config.platform === 'ecs') {
       const sizeProblem = fargateSizeProblem(server.resources.cpu, server.resources.memory);
       if (sizeProblem) problems.push(`${at}.resources: ${sizeProblem}`);
+      if (server.build === 'app' && server.port === config.metrics.port) {
+        problems.push(
+          `${at}.port: ${server.port} is also metrics.port, where the app serves /metrics on ECS; expected another port`,
+        );
+      }
       const priority = rulePriority(server);
       const holder = priorities.get(priority);
       if (holder) {

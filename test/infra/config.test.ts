@@ -78,6 +78,12 @@ describe('stack config', () => {
     expect(() => parseConfig({ ...raw, ingress: { controller: 'ingress-nginx' } })).not.toThrow();
   });
 
+  it('keeps the metrics port apart from the app port on ECS', () => {
+    expect(problemsOf({ ...withApp({ port: 9464 }) })).toContain(
+      'mcp-fleet:servers.app.port: 9464 is also metrics.port, where the app serves /metrics on ECS',
+    );
+  });
+
   it('refuses vpc.nat none, which leaves tasks unable to pull images or read secrets', () => {
     expect(problemsOf({ ...staging(), vpc: { nat: 'none' } })).toContain(
       'mcp-fleet:vpc.nat: none is not supported: tasks and nodes pull images, read secrets and ship logs over NAT',
