@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADOT_IMAGE, COLLECTOR_CONTAINER } from '../../infra/ecs/metrics-collector.js';
-import { expectedFor } from './expectations.js';
+import { createdAfter, expectedFor } from './expectations.js';
 import type { ProgramRun, Stack } from './harness.js';
 
 const T = {
@@ -78,7 +78,7 @@ export function describeEcsStart(stack: Stack, program: () => ProgramRun): void 
         (name) => `${T.secretVersion}::${name}`,
       );
       for (const resource of [run.one(T.task, 'app-task'), run.one(T.service, 'app-service')]) {
-        expect(resource.dependsOn).toEqual(
+        expect(createdAfter(resource)).toEqual(
           expect.arrayContaining([...versions, `${T.redis}::mcp-fleet-redis-group`]),
         );
       }

@@ -1,7 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SECRETS_REVISION_ANNOTATION } from '../../infra/k8s/workload.js';
 import { nameFor } from '../../infra/shared/names.js';
-import { assertSecretsOnlyWhereAllowed, EKS_ACCESS, expectedFor, NLB_DNS } from './expectations.js';
+import {
+  assertSecretsOnlyWhereAllowed,
+  createdAfter,
+  EKS_ACCESS,
+  expectedFor,
+  NLB_DNS,
+} from './expectations.js';
 import { type ProgramRun, promiseOf, type Recorded, type Stack } from './harness.js';
 import { schemaProblems } from './k8s-schema.js';
 
@@ -225,8 +231,8 @@ export function describeEks(
       const deployment = run.one(T.deployment, 'app-deployment');
       const annotations = deployment.inputs.spec.template.metadata.annotations;
       expect(annotations[SECRETS_REVISION_ANNOTATION]).toMatch(/^[0-9a-f]{32}$/);
-      expect(deployment.dependsOn).toContain(`${T.secret}::app-secret`);
-      expect(run.one(T.secret, 'app-secret').dependsOn).toEqual(
+      expect(createdAfter(deployment)).toContain(`${T.secret}::app-secret`);
+      expect(createdAfter(run.one(T.secret, 'app-secret'))).toEqual(
         expect.arrayContaining([
           'aws:secretsmanager/secretVersion:SecretVersion::mcp-fleet-redis-secret',
           'aws:secretsmanager/secretVersion:SecretVersion::mcp-fleet-app',

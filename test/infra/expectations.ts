@@ -1,5 +1,11 @@
 import { expect } from 'vitest';
-import { FAKE_SECRET_PREFIX, type ProgramRun, readStackConfig, type Stack } from './harness.js';
+import {
+  FAKE_SECRET_PREFIX,
+  type ProgramRun,
+  type Recorded,
+  readStackConfig,
+  type Stack,
+} from './harness.js';
 
 /** The one value a user must set before production's first `up`; staging on ECS deploys as shipped. */
 export const PRODUCTION_DOMAIN = 'mcp.example.com';
@@ -91,6 +97,11 @@ export function expectedFor(stack: Stack, platform: 'ecs' | 'eks' = 'ecs') {
           nodeType: 'cache.t4g.micro',
         },
   };
+}
+
+/** `type::name` of every resource the engine creates before `resource` (see Recorded.dependsOn). */
+export function createdAfter(resource: Recorded): string[] {
+  return resource.dependsOn;
 }
 
 /** Where a secret value may legitimately appear: the secret stores themselves and credential fields. */
