@@ -24,6 +24,25 @@ const integer = (name: string, min: number, max: number, fallback: number) =>
     })
     .describe(name);
 
+/** An integer variable with no default: unset or blank gives undefined. */
+const optionalInteger = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < min || value > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    })
+    .describe(name);
+
 const optionalString = z
   .string()
   .optional()
@@ -53,6 +72,8 @@ const redisUrl = optionalString.refine(
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: integer('PORT', 0, 65535, 3000),
+  // A second listener for /metrics only, so the traffic port (behind a public load balancer) never serves it.
+  METRICS_PORT: optionalInteger('METRICS_PORT', 0, 65535),
   HOST: optionalString.transform((v) => v ?? '127.0.0.1'),
   REDIS_URL: redisUrl,
   REDIS_KEY_PREFIX: optionalString
@@ -126,6 +147,8 @@ export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
+  /** METRICS_PORT: when set, /metrics is served only there (0 picks a free port), and the traffic port answers it 404. */
+  metricsPort: number | undefined;
   host: string;
   /** Unset means the embedded in-memory store: one node only. */
   redisUrl: string | undefined;
@@ -209,11 +232,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   problems.push(...authProblems(env));
+  const ports = parsed.success ? parsed.data : undefined;
+  if (ports?.METRICS_PORT && ports.METRICS_PORT === ports.PORT) {
+    problems.push(`METRICS_PORT: expected a port other than PORT (${ports.PORT})`);
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
+    metricsPort: e.METRICS_PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,

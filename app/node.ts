@@ -6,6 +6,7 @@ import { RedisServerEventBus } from './bus/redis-event-bus.js';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { createMcpEndpoint } from './http/mcp-endpoint.js';
+import { metricsApp } from './http/operations.js';
 import { requestTracking } from './http/request-tracking.js';
 import { createHttpSecurity } from './http/security/http-security.js';
 import { createLogger, type Logger, redactUrlCredentials } from './logger.js';
@@ -38,6 +39,8 @@ const DRAIN_SETTLE_MS = 6_000;
 export interface RunningNode {
   nodeId: string;
   url: string;
+  /** The METRICS_PORT listener's base URL, when METRICS_PORT is set. */
+  metricsUrl: string | undefined;
   logger: Logger;
   /** Stops taking work, lets calls in flight finish, closes streams and Redis. Idempotent. */
   drain(reason: string): Promise<void>;
@@ -124,6 +127,7 @@ export async function startNode(
       isDraining: () => draining,
       activeSessions: () => sessions.activeSessions + sseSessions.activeSessions,
     },
+    metricsElsewhere: config.metricsPort !== undefined,
     tracking: tracking.middleware,
     mcp: createMcpEndpoint({ modern, sessions, store, logger }),
     legacySse: legacySseRouter({ sessions: sseSessions, store, logger }),
@@ -146,6 +150,10 @@ export async function startNode(
     },
     'listening',
   );
+  // Scrapes are plain GETs of a few KiB: no per-request tuning, and it keeps serving through a drain.
+  const metricsServer = config.metricsPort === undefined ? undefined : createServer(metricsApp(metrics));
+  const metricsUrl = metricsServer && (await listen(metricsServer, config.metricsPort ?? 0, config.host));
+  if (metricsUrl) logger.info({ url: metricsUrl }, 'metrics listening');
 
   let drained: Promise<void> | undefined;
   const drain = (reason: string) => {
@@ -186,12 +194,16 @@ export async function startNode(
       await relay.close();
       server.closeAllConnections();
       await store.close();
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        metricsServer.close();
+      }
       logger.info('drained');
     })();
     return drained;
   };
 
-  return { nodeId: config.nodeId, url, logger, drain };
+  return { nodeId: config.nodeId, url, metricsUrl, logger, drain };
 }
 
 function embedded(config: Config, logger: Logger): Shared {

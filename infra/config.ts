@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { environmentSchema, type ParsedEnvironment } from './config/environment.js';
 import { fargateSizeProblem } from './config/fargate.js';
 import { type ServerConfig, secretNames } from './config/server.js';
+import { rulePriority } from './shared/routing.js';
 
 export { INGRESS_CHARTS } from './config/environment.js';
 export type { AuthConfig, ProbeConfig, ServerConfig } from './config/server.js';
@@ -28,11 +29,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** What the stack knows besides its `mcp-fleet:` keys. */
+export interface ConfigContext {
+  /** `aws:region`, when the stack sets it: pinned AZs must belong to it. */
+  region?: string;
+}
+
 /**
  * Validates raw stack config (top-level key without the `mcp-fleet:` prefix → value) into a typed
  * object. A plain function: tests call it without the Pulumi engine.
  */
-export function parseConfig(raw: Record<string, unknown>): StackConfig {
+export function parseConfig(raw: Record<string, unknown>, context: ConfigContext = {}): StackConfig {
   const unknownKeys = Object.keys(raw).filter((key) => !CONFIG_KEYS.includes(key));
   const parsed = environmentSchema.safeParse(raw);
   const problems = unknownKeys.map(
@@ -46,9 +53,23 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
     problems.push(...issues.map(describeIssue));
     throw new ConfigError(problems);
   }
-  problems.push(...crossCheck(parsed.data));
+  const config = withDomainHosts(parsed.data);
+  problems.push(...crossCheck(config, context));
   if (problems.length > 0) throw new ConfigError(problems);
-  return parsed.data;
+  return config;
+}
+
+/** With a `domain`, every server without an explicit `ingress.host` is served at `<name>.<domain>`. */
+function withDomainHosts(config: ParsedEnvironment): ParsedEnvironment {
+  const { domain } = config;
+  if (!domain) return config;
+  const servers = Object.fromEntries(
+    Object.entries(config.servers).map(([name, server]) => [
+      name,
+      { ...server, ingress: { ...server.ingress, host: server.ingress.host ?? `${name}.${domain}` } },
+    ]),
+  );
+  return { ...config, servers };
 }
 
 /** Reads every known key of the current stack and parses it; throws ConfigError before any resource exists. */
@@ -60,7 +81,7 @@ export function loadStackConfig(): StackConfig {
     if (text === undefined) continue;
     raw[key] = parseValue(text);
   }
-  return parseConfig(raw);
+  return parseConfig(raw, { region: new pulumi.Config('aws').get('region') });
 }
 
 /** Stack values arrive as strings; objects, numbers and booleans as JSON, plain strings as themselves. */
@@ -77,15 +98,30 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${PROJECT}:${path || '(root)'}: ${issue.message}`;
 }
 
-/** Rules that span several keys: platform-specific sizes, routing conflicts, secret values. */
-function crossCheck(config: ParsedEnvironment): string[] {
+/** Rules that span several keys: platform-specific sizes, routing conflicts, names, secret values. */
+function crossCheck(config: ParsedEnvironment, context: ConfigContext): string[] {
   const problems: string[] = [];
   const routes = new Map<string, string>();
+  const priorities = new Map<number, string>();
   for (const [name, server] of Object.entries(config.servers)) {
     const at = `${PROJECT}:servers.${name}`;
     if (config.platform === 'ecs') {
       const sizeProblem = fargateSizeProblem(server.resources.cpu, server.resources.memory);
       if (sizeProblem) problems.push(`${at}.resources: ${sizeProblem}`);
+      if (server.build === 'app' && server.port === config.metrics.port) {
+        problems.push(
+          `${at}.port: ${server.port} is also metrics.port, where the app serves /metrics on ECS; expected another port`,
+        );
+      }
+      const priority = rulePriority(server);
+      const holder = priorities.get(priority);
+      if (holder) {
+        problems.push(
+          `${at}.ingress.priority: listener-rule priority ${priority} is also server "${holder}"'s; set ingress.priority (100-50000) on one of them`,
+        );
+      } else {
+        priorities.set(priority, name);
+      }
     }
     const route = `${server.ingress.host ?? '*'}${server.ingress.path}`;
     const owner = routes.get(route);
@@ -96,6 +132,7 @@ function crossCheck(config: ParsedEnvironment): string[] {
     } else {
       routes.set(route, name);
     }
+    problems.push(...checkHost(name, server, config));
     problems.push(...checkSecretValues(name, server, config.serverSecrets[name] ?? {}));
   }
   for (const name of Object.keys(config.serverSecrets)) {
@@ -103,7 +140,47 @@ function crossCheck(config: ParsedEnvironment): string[] {
       problems.push(`${PROJECT}:serverSecrets.${name}: no server named "${name}" in servers`);
     }
   }
+  const zones = config.vpc.availabilityZones ?? [];
+  zones.forEach((zone, index) => {
+    if (context.region && !zone.startsWith(context.region)) {
+      problems.push(
+        `${PROJECT}:vpc.availabilityZones.${index}: ${zone} is not in aws:region ${context.region}; expected names such as ${context.region}a`,
+      );
+    }
+  });
   return problems;
+}
+
+/**
+ * Every server needs a host on EKS with the F5 controller.
+ * With a `domain`, the one certificate covers `<domain>` and `*.<domain>`: a host deeper than that,
+ * or outside the domain, would be served with a certificate that does not name it. On EKS the
+ * records are CNAMEs to the controller's NLB, which the zone apex cannot hold.
+ */
+function checkHost(name: string, server: ServerConfig, config: ParsedEnvironment): string[] {
+  const { domain } = config;
+  const host = server.ingress.host;
+  if (!host && config.platform === 'eks' && config.ingress.controller === 'f5-nginx') {
+    // F5 NGINX serves an Ingress only for a host (unless started with -allow-empty-ingress-host), and
+    // gives each host to one Ingress: the oldest ("Host and Listener collisions", F5 NGINX docs).
+    return [
+      `${PROJECT}:servers.${name}.ingress.host: required on EKS with the F5 controller, which routes Ingresses by host only; set domain (each server then gets <name>.<domain>) or this key`,
+    ];
+  }
+  if (!domain || !host) return [];
+  const at = `${PROJECT}:servers.${name}.ingress.host`;
+  const oneLevelBelow = host.endsWith(`.${domain}`) && !host.slice(0, -domain.length - 1).includes('.');
+  if (host !== domain && !oneLevelBelow) {
+    return [
+      `${at}: ${host} is not covered by the certificate for ${domain} and *.${domain}; expected ${domain} or <label>.${domain}`,
+    ];
+  }
+  if (host === domain && config.platform === 'eks') {
+    return [
+      `${at}: ${host} is the zone apex, which cannot be a CNAME to the ingress NLB; use <label>.${domain}`,
+    ];
+  }
+  return [];
 }
 
 /**
@@ -116,10 +193,10 @@ function checkSecretValues(name: string, server: ServerConfig, values: Record<st
   const problems: string[] = [];
   const expected = secretNames(server);
   for (const secret of expected) {
-    if (values[secret] === undefined) {
-      const why = secret === 'AUTH_API_KEYS' ? ` (servers.${name}.auth.mode is apikey)` : '';
+    // AUTH_API_KEYS is generated when not set; nothing can make up a third-party credential.
+    if (values[secret] === undefined && secret !== 'AUTH_API_KEYS') {
       problems.push(
-        `${PROJECT}:serverSecrets.${name}.${secret}: missing${why}; set it with \`pulumi config set --secret --path 'serverSecrets.${name}.${secret}' <value>\``,
+        `${PROJECT}:serverSecrets.${name}.${secret}: missing; set it with \`pulumi config set --secret --path 'serverSecrets.${name}.${secret}' <value>\``,
       );
     }
   }

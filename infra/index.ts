@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { loadStackConfig } from './config.js';
+import { loadStackConfig, secretNames } from './config.js';
 import { EcsPlatform } from './ecs/index.js';
 import { EksPlatform } from './eks/index.js';
 import { Foundation } from './foundation/index.js';
@@ -12,6 +12,8 @@ const config = loadStackConfig();
 const stack = pulumi.getStack();
 const tags = { project: 'mcp-fleet', stack, 'managed-by': 'pulumi' };
 const servers = Object.entries(config.servers);
+/** Secret stack values are wrapped at once, so they stay encrypted in state and masked in output. */
+const secretOf = (value: string | undefined) => (value === undefined ? undefined : pulumi.secret(value));
 
 const foundation = new Foundation('mcp-fleet', {
   vpc: config.vpc,
@@ -19,13 +21,23 @@ const foundation = new Foundation('mcp-fleet', {
   image: config.image,
   buildApp: servers.some(([, server]) => server.build === 'app'),
   needsRedis: servers.some(([, server]) => server.redis),
-  // Secret values are wrapped at once so they stay encrypted in state and masked in output.
   serverSecrets: Object.fromEntries(
     Object.entries(config.serverSecrets).map(([server, values]) => [
       server,
       Object.fromEntries(Object.entries(values).map(([key, value]) => [key, pulumi.secret(value)])),
     ]),
   ),
+  // API keys the stack does not set are generated: a new stack needs no invented credential.
+  generateApiKeysFor: servers
+    .filter(
+      ([name, server]) =>
+        secretNames(server).includes('AUTH_API_KEYS') &&
+        config.serverSecrets[name]?.AUTH_API_KEYS === undefined,
+    )
+    .map(([name]) => name),
+  redisAuthToken: secretOf(config.redisAuthToken),
+  stateKey: secretOf(config.stateKey),
+  domain: config.domain ? { name: config.domain, hostedZoneId: config.hostedZoneId } : undefined,
   deletionProtection: config.deletionProtection,
   tags,
 });
@@ -41,14 +53,15 @@ const shared = {
   servers: config.servers,
   images,
   foundation,
-  certificateArn: config.certificateArn,
   logRetentionDays: config.logRetentionDays,
   deletionProtection: config.deletionProtection,
   imagePlatform: config.image.platform,
   tags,
 };
 const ecs =
-  config.platform === 'ecs' ? new EcsPlatform('mcp-fleet', { ...shared, ecs: config.ecs }) : undefined;
+  config.platform === 'ecs'
+    ? new EcsPlatform('mcp-fleet', { ...shared, ecs: config.ecs, metrics: config.metrics })
+    : undefined;
 const eks =
   config.platform === 'eks'
     ? new EksPlatform('mcp-fleet', { ...shared, eks: config.eks, ingress: config.ingress })
@@ -56,16 +69,22 @@ const eks =
 const platform = ecs ?? eks;
 
 export const platformName = config.platform;
-/** server name → public MCP URL. */
+/** server name → public MCP URL (https with a `domain`, else http on the load balancer's name). */
 export const serverUrls = platform?.serverUrls;
-/** The Redis primary endpoint host (never the AUTH token: that lives in Secrets Manager). */
+/** server name → the API keys its callers send as `Bearer` (generated unless set); `--show-secrets`. */
+export const apiKeys = pulumi.secret(pulumi.all(foundation.secrets.apiKeys));
+/** The Redis AUTH token (generated unless `redisAuthToken` is set); `--show-secrets`. */
+export const redisAuthToken = foundation.redis?.authToken;
+/** MCP_STATE_KEY, shared by every node (generated unless `stateKey` is set); `--show-secrets`. */
+export const mcpStateKey = pulumi.secret(foundation.secrets.stateKey.value);
+/** The Redis primary endpoint host (the token is a separate, secret output). */
 export const redisEndpoint = foundation.redis?.endpoint;
 export const imageUri = foundation.registry.appImage;
 export const repositoryUrl = foundation.registry.repositoryUrl;
 export const clusterName = platform?.clusterName;
-/** ECS: the ALB's DNS name; point each server's host at it (CNAME or alias). */
+/** ECS: the ALB's DNS name. With a `domain`, every server host is an alias record to it. */
 export const loadBalancerDnsName = ecs?.loadBalancerDnsName;
-/** EKS: the ingress controller's NLB hostname; point each server's host at it. */
+/** EKS: the ingress controller's NLB hostname. With a `domain`, every server host is a CNAME to it. */
 export const ingressHostname = eks?.ingressHostname;
 /** EKS: a kubeconfig that runs `aws eks get-token`; `pulumi stack output --show-secrets kubeconfig`. */
 export const kubeconfig = eks?.kubeconfig;

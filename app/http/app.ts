@@ -15,6 +15,8 @@ export function createHttpApp(deps: {
   metrics: Metrics;
   store: FleetStore;
   node: NodeState;
+  /** METRICS_PORT is set: this app answers /metrics 404 (see operationsRouter). */
+  metricsElsewhere?: boolean;
   tracking: RequestHandler;
   mcp: RequestHandler;
   /** The 2024-11-05 HTTP+SSE transport: `GET /sse` and `POST /messages`. */
@@ -29,7 +31,14 @@ export function createHttpApp(deps: {
   app.use(deps.security.beforeRouting);
   // Probes and scrapes come from load balancers and kubelets that address the node by IP and
   // carry no credentials: answered before Host checks, authentication and rate limits.
-  app.use(operationsRouter({ store: deps.store, metrics: deps.metrics, node: deps.node }));
+  app.use(
+    operationsRouter({
+      store: deps.store,
+      metrics: deps.metrics,
+      node: deps.node,
+      metricsElsewhere: deps.metricsElsewhere,
+    }),
+  );
   // Who may call and how often is settled before a body of up to MAX_BODY is read and parsed.
   app.use(deps.security.gate);
   app.use(express.json({ limit: MAX_BODY }));

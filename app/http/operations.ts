@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import express, { type Express, Router } from 'express';
+import { JsonRpcCode, jsonRpcErrorBody } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { FleetStore } from '../store/types.js';
 
@@ -21,7 +22,13 @@ type RedisCheck =
  * liveness fails, and restarting every node because Redis is down only adds crash loops to the
  * outage. Readiness is what takes a node out of the load balancer while Redis is unreachable.
  */
-export function operationsRouter(deps: { store: FleetStore; metrics: Metrics; node: NodeState }): Router {
+export function operationsRouter(deps: {
+  store: FleetStore;
+  metrics: Metrics;
+  node: NodeState;
+  /** METRICS_PORT is set: /metrics lives on that listener, and this one answers it 404. */
+  metricsElsewhere?: boolean;
+}): Router {
   const router = Router();
 
   router.get('/live', (_req, res) => {
@@ -53,12 +60,37 @@ export function operationsRouter(deps: { store: FleetStore; metrics: Metrics; no
       .json({ ready: !reason, nodeId: deps.node.nodeId, ...(reason ? { reason } : {}) });
   });
 
-  router.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-
+  if (deps.metricsElsewhere) {
+    // Answered here, before authentication: a 401 would tell a scraper pointed at the wrong port
+    // that credentials would help.
+    router.all('/metrics', notFound);
+  } else {
+    router.get('/metrics', scrape(deps.metrics));
+  }
   return router;
 }
+
+/**
+ * The METRICS_PORT listener: `GET /metrics` and nothing else. It sits on its own port so that a
+ * platform can open it to its scraper only, never to the public load balancer in front of PORT.
+ */
+export function metricsApp(metrics: Metrics): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', scrape(metrics));
+  app.use(notFound);
+  return app;
+}
+
+function scrape(metrics: Metrics): express.RequestHandler {
+  return async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
+}
+
+const notFound: express.RequestHandler = (_req, res) => {
+  res.status(404).json(jsonRpcErrorBody(JsonRpcCode.InvalidRequest, 'Not found'));
+};
 
 async function checkRedis(store: FleetStore): Promise<RedisCheck> {
   if (store.mode === 'embedded') {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { serverNameSchema, serverSchema } from './server.js';
+import { HOSTNAME, serverNameSchema, serverSchema } from './server.js';
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [
@@ -8,6 +8,10 @@ const LOG_RETENTION_DAYS = [
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const cidr = z.string().regex(CIDR, 'expected an IPv4 CIDR such as 10.0.0.0/16');
+const AZ_NAME = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
+
+/** ElastiCache AUTH tokens: 16-128 printable characters, and of the punctuation only !&#$^<>- (ElastiCache AUTH docs). */
+const REDIS_AUTH_TOKEN = /^[A-Za-z0-9!&#$^<>-]{16,128}$/;
 
 /** Pinned chart versions: a controller upgrade is a reviewed config change, never a surprise. */
 export const INGRESS_CHARTS = {
@@ -30,11 +34,50 @@ export const environmentSchema = z
     vpc: z
       .strictObject({
         cidr: cidr.default('10.0.0.0/16'),
-        azCount: z.int().min(2, 'expected at least 2 AZs').max(3).default(2),
-        /** single: one NAT gateway (cheap, one AZ's NAT is a shared fate); perAz: one per AZ; none: no egress. */
+        /**
+         * The AZs by name, pinned so that an AZ changing state (or the account opting into a Local Zone)
+         * never reorders the subnets. Unset: the first `azCount` available standard AZs of the region.
+         */
+        availabilityZones: z
+          .array(z.string().regex(AZ_NAME, 'expected an availability zone name such as eu-west-1a'))
+          .min(2, 'expected at least 2 AZs')
+          .max(3)
+          .optional(),
+        azCount: z.int().min(2, 'expected at least 2 AZs').max(3).optional(),
+        /** single: one NAT gateway (cheap, one AZ's NAT is a shared fate); perAz: one per AZ. */
         nat: z.enum(['single', 'perAz', 'none']).default('single'),
       })
-      .prefault({}),
+      .prefault({})
+      .superRefine((vpc, ctx) => {
+        if (vpc.nat === 'none') {
+          // Fargate (platform 1.4+) pulls images, reads secrets and ships logs through the task's own
+          // network interface, and EKS nodes join through it too: without NAT each needs interface
+          // endpoints (ecr.api, ecr.dkr, logs, secretsmanager, sts, eks…) plus the S3 gateway, and a
+          // Docker Hub image can never be pulled. Those endpoints cost more than one NAT gateway.
+          ctx.addIssue({
+            code: 'custom',
+            path: ['nat'],
+            message:
+              'none is not supported: tasks and nodes pull images, read secrets and ship logs over NAT; use single (one gateway) or perAz',
+          });
+        }
+        if (
+          vpc.availabilityZones &&
+          vpc.azCount !== undefined &&
+          vpc.azCount !== vpc.availabilityZones.length
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['azCount'],
+            message: `expected ${vpc.availabilityZones.length} to match vpc.availabilityZones, or leave it unset`,
+          });
+        }
+      })
+      .transform((vpc) => ({
+        ...vpc,
+        nat: vpc.nat as 'single' | 'perAz',
+        azCount: vpc.availabilityZones?.length ?? vpc.azCount ?? 2,
+      })),
     redis: z
       .strictObject({
         engine: z.enum(['valkey', 'redis']).default('valkey'),
@@ -49,7 +92,46 @@ export const environmentSchema = z
         snapshotRetentionDays: z.int().min(0).max(35).default(0),
       })
       .prefault({}),
-    certificateArn: z.string().startsWith('arn:aws:acm:', 'expected an ACM certificate ARN').optional(),
+    /**
+     * The public DNS name the stack serves under. Each server gets `<name>.<domain>` (unless its
+     * ingress.host says otherwise), one ACM certificate for `<domain>` and `*.<domain>` validated by
+     * DNS, and alias records in the Route 53 zone. Unset: plain HTTP on the load balancer's own name.
+     */
+    domain: z.string().regex(HOSTNAME, 'expected a lower-case DNS name such as mcp.example.com').optional(),
+    /** The public Route 53 hosted zone holding `domain`; unset: the zone named exactly `domain`. */
+    hostedZoneId: z
+      .string()
+      .regex(/^Z[A-Z0-9]{1,31}$/, 'expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')
+      .optional(),
+    /** Refuse to deploy without `domain` (HTTPS): production stacks set it. */
+    requireHttps: z.boolean().default(false),
+    /** Secret override of the generated Redis AUTH token (`pulumi config set --secret redisAuthToken …`). */
+    redisAuthToken: z
+      .string()
+      .regex(
+        REDIS_AUTH_TOKEN,
+        'expected 16-128 letters, digits or !&#$^<>- (ElastiCache AUTH token rules; value not shown)',
+      )
+      .optional(),
+    /** Secret override of the generated MCP_STATE_KEY (`pulumi config set --secret stateKey …`). */
+    stateKey: z
+      .string()
+      .refine((key) => Buffer.byteLength(key, 'utf8') >= 32, 'expected at least 32 bytes (value not shown)')
+      .optional(),
+    /**
+     * ECS: the app serves /metrics on `port` (METRICS_PORT), which the load balancer never reaches; an
+     * ADOT collector in each task scrapes it and ships it to CloudWatch (EMF) or Amazon Managed
+     * Prometheus. `none` runs no collector.
+     */
+    metrics: z
+      .strictObject({
+        exporter: z
+          .enum(['cloudwatch', 'amp', 'none'], 'expected "cloudwatch", "amp" or "none"')
+          .default('cloudwatch'),
+        port: z.int().min(1024).max(65535).default(9464),
+        scrapeIntervalSeconds: z.int().min(10).max(300).default(60),
+      })
+      .prefault({}),
     logRetentionDays: z
       .int()
       .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
@@ -110,6 +192,21 @@ export const environmentSchema = z
       .prefault({}),
   })
   .superRefine((env, ctx) => {
+    if (env.requireHttps && !env.domain) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['domain'],
+        message:
+          'required: this stack sets requireHttps (it serves production traffic over HTTPS only); set it with `pulumi config set domain mcp.example.com`, a name whose public Route 53 hosted zone is in this account (or also set hostedZoneId)',
+      });
+    }
+    if (env.hostedZoneId && !env.domain) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hostedZoneId'],
+        message: 'only used with domain; set domain too',
+      });
+    }
     if (env.redis.multiAz && env.redis.replicas < 1) {
       ctx.addIssue({
         code: 'custom',

@@ -7,8 +7,16 @@ import { looksLikeSecretName } from '../shared/secret-names.js';
  */
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+export const HOSTNAME =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 const SERVER_NAME = /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/;
+/** `/` or `/a/b`: no trailing slash and only unreserved URL characters, so it can sit inside a rewrite regex. */
+const INGRESS_PATH = /^\/$|^(\/[A-Za-z0-9._~-]+)+$/;
+
+/** ALB listener-rule priorities 1-99 are the program's own (the private-path block is 1). */
+export const FIRST_ROUTE_PRIORITY = 100;
+/** The ALB's highest listener-rule priority. */
+export const LAST_ROUTE_PRIORITY = 50_000;
 
 /**
  * Variables the platform sets itself or injects from Secrets Manager. Setting them in `env`
@@ -98,10 +106,11 @@ export const serverSchema = z
   .strictObject({
     /** `app` builds the in-repo server from app/Dockerfile; exclusive with `image`. */
     build: z.literal('app', 'expected "app" (the in-repo server) — use `image` for anything else').optional(),
-    /** A pullable image reference for a third-party server, e.g. `docker.io/mcp/everything:latest`. */
+    /** A pullable image reference for a third-party server, pinned by digest: `registry/name@sha256:…`. */
     image: z.string().min(1).optional(),
-    /** Overrides the image's entrypoint/command (exec form). */
+    /** The full argv (exec form): replaces the image ENTRYPOINT and drops its CMD (ECS `entryPoint`, K8s `command`). */
     command: z.array(z.string()).optional(),
+    /** Arguments after the image's ENTRYPOINT, replacing its CMD (ECS `command`, K8s `args`). */
     args: z.array(z.string()).optional(),
     port: z
       .int('expected an integer port')
@@ -161,7 +170,19 @@ export const serverSchema = z
           .string()
           .regex(HOSTNAME, 'expected a lower-case DNS hostname such as mcp.example.com')
           .optional(),
-        path: z.string().startsWith('/', 'expected a path starting with "/"').default('/'),
+        /**
+         * The public path prefix. The load balancer strips it before the request reaches the server
+         * (ALB url-rewrite transform, nginx rewrite annotations), so servers always see `/mcp`.
+         */
+        path: z
+          .string()
+          .regex(INGRESS_PATH, 'expected "/" or a prefix such as /team-a (no trailing slash)')
+          .default('/'),
+        /**
+         * ECS: the ALB listener-rule priority. Unset: derived from host and path, so it never moves
+         * when other servers are added, removed or reordered.
+         */
+        priority: z.int().min(FIRST_ROUTE_PRIORITY).max(LAST_ROUTE_PRIORITY).optional(),
         /** Long-lived SSE streams: long proxy timeouts and no buffering. */
         sse: z.boolean().default(true),
         /** EKS: a kubernetes.io/tls Secret in the server's namespace; enables TLS on the Ingress. */
@@ -170,7 +191,12 @@ export const serverSchema = z
       .prefault({}),
     /** Numeric UID the container runs as (the node image's `node` user is 1000). */
     runAsUser: z.int().min(1, 'expected a non-root UID (>= 1)').default(1000),
-    readOnlyRootFilesystem: z.boolean().default(true),
+    /**
+     * Default true for `build: app`, false for `image`: on Fargate a scratch volume is root-owned and
+     * cannot be made writable for a non-root user (aws/containers-roadmap#938), so a third-party image
+     * that writes to /tmp would fail there with a read-only root.
+     */
+    readOnlyRootFilesystem: z.boolean().optional(),
     /** IAM policy ARNs the server needs (task role on ECS, Pod Identity on EKS). */
     awsPolicyArns: z.array(z.string().startsWith('arn:aws')).default([]),
   })
@@ -242,6 +268,7 @@ export const serverSchema = z
   .transform((server) => ({
     ...server,
     redis: server.redis ?? server.build === 'app',
+    readOnlyRootFilesystem: server.readOnlyRootFilesystem ?? server.build === 'app',
     auth: server.auth ?? (server.build === 'app' ? DEFAULT_APP_AUTH : undefined),
   }));
 

@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import type { ServerConfig } from '../config.js';
 import { type SecretEnv, valueFrom } from '../foundation/secrets.js';
 import { drainTimings } from '../shared/runtime.js';
+import { collectorContainer } from './metrics-collector.js';
 
 export interface ContainerArgs {
   /** The container (and server) name. */
@@ -10,11 +11,13 @@ export interface ContainerArgs {
   /** The image reference (a digest-pinned ECR ref for `build: app`). */
   image: pulumi.Input<string>;
   /** Plain variables; never credentials. */
-  env: Record<string, string>;
+  env: Record<string, pulumi.Input<string>>;
   /** Injected by ECS from Secrets Manager at start. */
   secrets: SecretEnv[];
   logGroupName: pulumi.Input<string>;
   region: pulumi.Input<string>;
+  /** The metrics collector's configuration, when this task runs one next to the server. */
+  collectorConfig?: pulumi.Input<string>;
 }
 
 /**
@@ -35,13 +38,24 @@ function healthCheck(server: ServerConfig) {
   };
 }
 
-/** The task definition's containerDefinitions JSON for one server. */
+/**
+ * The task definition's containerDefinitions JSON for one server. `command` in the stack is the
+ * container's ENTRYPOINT (ECS `entryPoint`) and `args` its CMD (ECS `command`): either replaces the
+ * image's own, exactly as Docker and Kubernetes do.
+ */
 export function containerDefinitions(args: ContainerArgs): pulumi.Output<string> {
   const { server } = args;
   const secrets = args.secrets.map((secret) => ({ name: secret.name, valueFrom: valueFrom(secret) }));
   return pulumi
-    .all([pulumi.output(args.image), pulumi.output(secrets), args.logGroupName, args.region])
-    .apply(([image, resolvedSecrets, logGroup, region]) =>
+    .all([
+      pulumi.output(args.image),
+      pulumi.output(secrets),
+      pulumi.output(args.env),
+      args.logGroupName,
+      args.region,
+      pulumi.output(args.collectorConfig),
+    ])
+    .apply(([image, resolvedSecrets, env, logGroup, region, collector]) =>
       JSON.stringify([
         {
           name: args.name,
@@ -52,7 +66,7 @@ export function containerDefinitions(args: ContainerArgs): pulumi.Output<string>
           user: `${server.runAsUser}`,
           readonlyRootFilesystem: server.readOnlyRootFilesystem,
           portMappings: [{ containerPort: server.port, protocol: 'tcp', name: 'http', appProtocol: 'http' }],
-          environment: Object.entries(args.env)
+          environment: Object.entries(env)
             .sort(([a], [b]) => a.localeCompare(b))
             .map(([name, value]) => ({ name, value })),
           secrets: resolvedSecrets,
@@ -60,7 +74,9 @@ export function containerDefinitions(args: ContainerArgs): pulumi.Output<string>
           stopTimeout: drainTimings(server).stopTimeoutSeconds,
           // An init process reaps zombies and forwards SIGTERM to the server so it can drain.
           linuxParameters: { initProcessEnabled: true, capabilities: { drop: ['ALL'] } },
-          // With a read-only root filesystem, /tmp is the one writable place, and it is scratch.
+          // A scratch /tmp under a read-only root. Fargate creates it root-owned, so a non-root user
+          // cannot write it (aws/containers-roadmap#938): the app writes nothing to disk, and
+          // third-party images default to a writable root instead (infra/config/server.ts).
           mountPoints: server.readOnlyRootFilesystem
             ? [{ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false }]
             : [],
@@ -73,6 +89,9 @@ export function containerDefinitions(args: ContainerArgs): pulumi.Output<string>
             },
           },
         },
+        ...(collector
+          ? [collectorContainer({ config: collector, appContainer: args.name, logGroup, region })]
+          : []),
       ]),
     );
 }

@@ -1,11 +1,14 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServerConfig } from '../config.js';
-import type { SecretEnv } from '../foundation/secrets.js';
+import { type SecretEnv, secretDependencies, secretsRevision } from '../foundation/secrets.js';
 import { drainTimings } from '../shared/runtime.js';
 import { addAutoscaling } from './autoscaling.js';
 import { containerDefinitions } from './container.js';
 import type { LoadBalancer } from './load-balancer.js';
+import { collectorConfig, type MetricsSink } from './metrics-collector.js';
+import { routeConditions, routeTransforms } from './routing.js';
+import { taskRoles } from './task-roles.js';
 
 export interface FargateServerArgs {
   /** Validated server config from the stack's `servers` map. */
@@ -13,7 +16,7 @@ export interface FargateServerArgs {
   /** Image reference to run. */
   image: pulumi.Input<string>;
   /** Plain environment (no credentials). */
-  env: Record<string, string>;
+  env: Record<string, pulumi.Input<string>>;
   /** Secrets injected through the task definition's `secrets`. */
   secrets: SecretEnv[];
   clusterArn: pulumi.Input<string>;
@@ -22,10 +25,12 @@ export interface FargateServerArgs {
   /** Tasks run in private subnets with no public IP. */
   subnetIds: pulumi.Input<string>[];
   loadBalancer: LoadBalancer;
-  /** ALB listener-rule priority; lower wins, so more specific routes get lower numbers. */
+  /** ALB listener-rule priority (infra/shared/routing.ts): stable whatever else is configured. */
   rulePriority: number;
-  /** Admit this server's tasks to Redis (only for servers that use it). */
+  /** Lets this server's tasks open connections to Redis (only for servers that use it). */
   allowRedis?: (label: string, securityGroupId: pulumi.Output<string>, parent: pulumi.Resource) => void;
+  /** The app's METRICS_PORT and where the in-task collector ships what it scrapes there. */
+  metrics?: { sink: MetricsSink; port: number; scrapeIntervalSeconds: number };
   /** Seconds ECS ignores failing ALB health checks after a task starts. */
   healthCheckGracePeriodSeconds: number;
   logRetentionDays: number;
@@ -50,18 +55,23 @@ export class FargateServer extends pulumi.ComponentResource {
   }
 }
 
-function buildFargateServer(parent: pulumi.Resource, name: string, args: FargateServerArgs) {
-  const opts = { parent };
-  const { server } = args;
-  const drain = drainTimings(server);
-
+/**
+ * The task's own security group. The provider removes AWS's default allow-all egress from every
+ * group it creates (node_modules/@pulumi/aws/ec2/securityGroup.d.ts), so each outbound path is a rule:
+ * - 443 anywhere: ECR (API, and image layers from S3), Secrets Manager and CloudWatch Logs (Fargate
+ *   1.4+ reaches them through the task's own interface, via NAT: "Fargate task networking"), the
+ *   collector's exporter (CloudWatch Logs or aps-workspaces), and a server's own HTTPS APIs;
+ * - 6379 to the Redis security group, for servers that use it (`allowRedis`).
+ * DNS needs no rule: security groups do not filter traffic to the VPC's Amazon DNS server ("Security
+ * group rules", VPC user guide). The collector scrapes the app over loopback, which no group filters.
+ */
+function taskSecurityGroup(parent: pulumi.Resource, name: string, args: FargateServerArgs) {
   const securityGroup = new aws.ec2.SecurityGroup(
     `${name}-sg`,
     { vpcId: args.vpcId, description: `MCP server ${name}: from the ALB only`, tags: args.tags },
-    opts,
+    { parent },
   );
-  args.loadBalancer.allowTo(name, securityGroup.id, server.port, parent);
-  // Outbound 443 only: ECR, Secrets Manager, CloudWatch Logs and the server's own HTTPS APIs.
+  args.loadBalancer.allowTo(name, securityGroup.id, args.server.port, parent);
   new aws.vpc.SecurityGroupEgressRule(
     `${name}-out-https`,
     {
@@ -70,19 +80,33 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
       fromPort: 443,
       toPort: 443,
       cidrIpv4: '0.0.0.0/0',
+      description: 'ECR, Secrets Manager, CloudWatch, metrics exporter, HTTPS APIs',
     },
-    opts,
+    { parent },
   );
-  if (server.redis && args.allowRedis) {
-    args.allowRedis(name, securityGroup.id, parent);
-  }
+  if (args.server.redis && args.allowRedis) args.allowRedis(name, securityGroup.id, parent);
+  return securityGroup;
+}
+
+function buildFargateServer(parent: pulumi.Resource, name: string, args: FargateServerArgs) {
+  const opts = { parent };
+  const { server } = args;
+  const drain = drainTimings(server);
+  const securityGroup = taskSecurityGroup(parent, name, args);
 
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-logs`,
     { retentionInDays: args.logRetentionDays, tags: args.tags },
     opts,
   );
-  const roles = taskRoles(parent, name, args);
+  const roles = taskRoles(parent, name, {
+    secrets: args.secrets,
+    awsPolicyArns: server.awsPolicyArns,
+    metricsStatement: args.metrics?.sink.statement,
+    tags: args.tags,
+  });
+  // Every value the task reads at start must exist before ECS can start it.
+  const startsAfter = secretDependencies(args.secrets);
 
   const taskDefinition = new aws.ecs.TaskDefinition(
     `${name}-task`,
@@ -104,10 +128,19 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
         secrets: args.secrets,
         logGroupName: logGroup.name,
         region: args.region,
+        collectorConfig: args.metrics
+          ? collectorConfig({
+              sink: args.metrics.sink,
+              server: name,
+              metricsPort: args.metrics.port,
+              scrapeIntervalSeconds: args.metrics.scrapeIntervalSeconds,
+              region: args.region,
+            })
+          : undefined,
       }),
       tags: args.tags,
     },
-    opts,
+    { parent, dependsOn: startsAfter },
   );
 
   const { readiness } = server.probes;
@@ -137,6 +170,7 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
     },
     opts,
   );
+  const transforms = routeTransforms(server);
   const rule = new aws.lb.ListenerRule(
     `${name}-route`,
     {
@@ -144,12 +178,14 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
       priority: args.rulePriority,
       actions: [{ type: 'forward', targetGroupArn: targetGroup.arn }],
       conditions: routeConditions(server),
+      ...(transforms.length > 0 ? { transforms } : {}),
       tags: args.tags,
     },
     opts,
   );
 
   const autoscaled = server.autoscaling.enabled;
+  const rollOnSecretChange = args.secrets.length > 0;
   const service = new aws.ecs.Service(
     `${name}-service`,
     {
@@ -161,6 +197,14 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
       deploymentMinimumHealthyPercent: 100,
       deploymentMaximumPercent: 200,
       healthCheckGracePeriodSeconds: args.healthCheckGracePeriodSeconds,
+      // `pulumi up` succeeds only once the tasks run and pass their health checks; a deployment
+      // the circuit breaker stops fails the update instead of reporting success with 0 tasks.
+      waitForSteadyState: true,
+      // The task definition names only secret ARNs, so a new value changes nothing in it: the
+      // trigger (the SecretVersion ids) starts a deployment, and new tasks read the new values.
+      ...(rollOnSecretChange
+        ? { forceNewDeployment: true, triggers: { secrets: secretsRevision(args.secrets) } }
+        : {}),
       networkConfiguration: {
         subnets: args.subnetIds,
         securityGroups: [securityGroup.id],
@@ -174,7 +218,7 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
     // The autoscaler owns desiredCount once it exists; a deploy must not reset it to the minimum.
     {
       parent,
-      dependsOn: [rule, args.loadBalancer.listener],
+      dependsOn: [rule, args.loadBalancer.listener, ...startsAfter],
       ignoreChanges: autoscaled ? ['desiredCount'] : [],
     },
   );
@@ -190,60 +234,4 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
     });
   }
   return { securityGroup, service, targetGroup };
-}
-
-/** Host and/or path conditions; `/` alone matches everything on that host. */
-export function routeConditions(server: ServerConfig): aws.types.input.lb.ListenerRuleCondition[] {
-  const path = server.ingress.path.replace(/\/$/, '');
-  const conditions: aws.types.input.lb.ListenerRuleCondition[] = [
-    { pathPattern: { values: path === '' ? ['/*'] : [path, `${path}/*`] } },
-  ];
-  if (server.ingress.host) conditions.push({ hostHeader: { values: [server.ingress.host] } });
-  return conditions;
-}
-
-function taskRoles(parent: pulumi.Resource, name: string, args: FargateServerArgs) {
-  const assumeRolePolicy = JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' },
-    ],
-  });
-  const execution = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags: args.tags }, { parent });
-  new aws.iam.RolePolicyAttachment(
-    `${name}-execution`,
-    {
-      role: execution.name,
-      policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy',
-    },
-    { parent },
-  );
-  const secretArns = [...new Set(args.secrets.map((secret) => secret.secretArn))];
-  if (secretArns.length > 0) {
-    // The execution role reads exactly this server's secrets, nothing else in the account.
-    new aws.iam.RolePolicy(
-      `${name}-read-secrets`,
-      {
-        role: execution.id,
-        policy: pulumi.all(secretArns).apply((arns) =>
-          JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Action: 'secretsmanager:GetSecretValue',
-                Resource: [...new Set(arns)].sort(),
-              },
-            ],
-          }),
-        ),
-      },
-      { parent },
-    );
-  }
-  const task = new aws.iam.Role(`${name}-task`, { assumeRolePolicy, tags: args.tags }, { parent });
-  args.server.awsPolicyArns.forEach((policyArn, index) => {
-    new aws.iam.RolePolicyAttachment(`${name}-task-${index}`, { role: task.name, policyArn }, { parent });
-  });
-  return { execution, task };
 }

@@ -1,22 +1,25 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServerConfig, StackConfig } from '../config.js';
+import { hostRecords } from '../foundation/dns.js';
 import type { Foundation } from '../foundation/index.js';
+import { rulePriority } from '../shared/routing.js';
 import { mcpUrl, plainEnv } from '../shared/runtime.js';
 import { FargateServer } from './fargate-server.js';
 import { LoadBalancer } from './load-balancer.js';
+import { MetricsSink } from './metrics-collector.js';
 
 export interface EcsPlatformArgs {
   /** Validated servers from the stack's `servers` map. */
   servers: Record<string, ServerConfig>;
   /** server name → image reference to run. */
   images: Record<string, pulumi.Input<string>>;
-  /** Network, Redis and secrets shared with the other platform. */
+  /** Network, Redis, secrets and the domain, shared with the other platform. */
   foundation: Foundation;
   /** ECS settings from the stack's `ecs` key. */
   ecs: StackConfig['ecs'];
-  /** ACM certificate for HTTPS on the ALB. */
-  certificateArn?: string;
+  /** Where the app's metrics go (the stack's `metrics` key). */
+  metrics: StackConfig['metrics'];
   logRetentionDays: number;
   deletionProtection: boolean;
   /** The image architecture, which the tasks' runtime platform must match. */
@@ -53,19 +56,28 @@ function buildEcsPlatform(parent: pulumi.Resource, name: string, args: EcsPlatfo
     {
       vpcId: foundation.network.vpcId,
       subnetIds: foundation.network.publicSubnetIds,
-      certificateArn: args.certificateArn,
+      certificateArn: foundation.domain?.certificateArn,
       idleTimeoutSeconds: args.ecs.idleTimeoutSeconds,
       deletionProtection: args.deletionProtection,
       tags: args.tags,
     },
     { parent },
   );
+  const sink =
+    args.metrics.exporter === 'none'
+      ? undefined
+      : new MetricsSink(
+          name,
+          { exporter: args.metrics.exporter, logRetentionDays: args.logRetentionDays, tags: args.tags },
+          { parent },
+        );
   const region = aws.getRegionOutput({}, { parent }).region;
   const redis = foundation.redis;
   const stack = pulumi.getStack();
 
   const urls: Record<string, pulumi.Output<string>> = {};
-  orderBySpecificity(args.servers).forEach(([serverName, server], index) => {
+  for (const [serverName, server] of Object.entries(args.servers)) {
+    const app = server.build === 'app';
     new FargateServer(
       serverName,
       {
@@ -75,6 +87,8 @@ function buildEcsPlatform(parent: pulumi.Resource, name: string, args: EcsPlatfo
           stack,
           scheme: loadBalancer.scheme,
           proxyIdleTimeoutSeconds: args.ecs.idleTimeoutSeconds,
+          fallbackHost: loadBalancer.dnsName,
+          metricsPort: app ? args.metrics.port : undefined,
         }),
         secrets: foundation.secretsFor(serverName, server.redis),
         clusterArn: cluster.arn,
@@ -82,10 +96,15 @@ function buildEcsPlatform(parent: pulumi.Resource, name: string, args: EcsPlatfo
         vpcId: foundation.network.vpcId,
         subnetIds: foundation.network.privateSubnetIds,
         loadBalancer,
-        rulePriority: (index + 1) * 10,
+        rulePriority: rulePriority(server),
         allowRedis: redis
-          ? (label, securityGroupId, owner) => redis.allowFrom(label, securityGroupId, owner)
+          ? (label, securityGroupId, owner) =>
+              redis.allowFrom(label, securityGroupId, owner, { egress: true })
           : undefined,
+        metrics:
+          app && sink
+            ? { sink, port: args.metrics.port, scrapeIntervalSeconds: args.metrics.scrapeIntervalSeconds }
+            : undefined,
         healthCheckGracePeriodSeconds: args.ecs.healthCheckGracePeriodSeconds,
         logRetentionDays: args.logRetentionDays,
         cpuArchitecture: args.imagePlatform === 'linux/arm64' ? 'ARM64' : 'X86_64',
@@ -97,18 +116,9 @@ function buildEcsPlatform(parent: pulumi.Resource, name: string, args: EcsPlatfo
     urls[serverName] = server.ingress.host
       ? pulumi.output(mcpUrl(loadBalancer.scheme, server.ingress.host, server))
       : loadBalancer.dnsName.apply((dns) => mcpUrl(loadBalancer.scheme, dns, server));
-  });
+  }
+  foundation.domain?.aliasTo(hostRecords(args.servers), loadBalancer, parent);
   return { cluster, loadBalancer, serverUrls: pulumi.all(urls) };
-}
-
-/** Host-specific and longer paths first, so a catch-all never shadows a narrower route. */
-export function orderBySpecificity(servers: Record<string, ServerConfig>): [string, ServerConfig][] {
-  return Object.entries(servers).sort(([nameA, a], [nameB, b]) => {
-    const hostOrder = Number(b.ingress.host !== undefined) - Number(a.ingress.host !== undefined);
-    if (hostOrder !== 0) return hostOrder;
-    const pathOrder = b.ingress.path.length - a.ingress.path.length;
-    return pathOrder !== 0 ? pathOrder : nameA.localeCompare(nameB);
-  });
 }
 
 function missingImage(server: string): never {

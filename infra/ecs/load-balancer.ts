@@ -6,7 +6,7 @@ export interface LoadBalancerArgs {
   /** Public subnets, one per AZ. */
   subnetIds: pulumi.Input<string>[];
   /** With an ACM certificate the ALB serves HTTPS and redirects HTTP to it; without, plain HTTP. */
-  certificateArn?: string;
+  certificateArn?: pulumi.Input<string>;
   /** Seconds an idle connection stays open; SSE streams need far more than the 60 s default. */
   idleTimeoutSeconds: number;
   /** Refuse to delete the ALB (production). */
@@ -22,6 +22,8 @@ export class LoadBalancer extends pulumi.ComponentResource {
   readonly securityGroupId: pulumi.Output<string>;
   readonly arnSuffix: pulumi.Output<string>;
   readonly dnsName: pulumi.Output<string>;
+  /** The ALB's canonical hosted zone, for alias records. */
+  readonly zoneId: pulumi.Output<string>;
   /** The listener that routes to servers (HTTPS when a certificate is configured). */
   readonly listenerArn: pulumi.Output<string>;
   readonly listener: aws.lb.Listener;
@@ -35,6 +37,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
     this.securityGroupId = built.securityGroup.id;
     this.arnSuffix = built.alb.arnSuffix;
     this.dnsName = built.alb.dnsName;
+    this.zoneId = built.alb.zoneId;
     this.listener = built.listener;
     this.listenerArn = built.listener.arn;
     this.scheme = args.certificateArn ? 'https' : 'http';
@@ -167,9 +170,10 @@ function buildLoadBalancer(parent: pulumi.Resource, name: string, args: LoadBala
 export const PRIVATE_PATHS = ['/metrics', '/metrics/*'];
 
 /**
- * The app serves Prometheus metrics on its traffic port, without a credential. Answer them 404 at
- * the internet-facing listener, before any server's route (priority 1; routes start at 10).
- * Target-group health checks and in-VPC scrapers reach the tasks directly and are unaffected.
+ * On ECS the app serves /metrics on METRICS_PORT, which no listener forwards to, and answers it 404
+ * on its traffic port. This rule keeps that true for any server behind the ALB, whatever it does
+ * with /metrics on its own port: 404 at the internet-facing listener, before every server's route
+ * (priority 1; routes start at 100). Target-group health checks reach the tasks directly.
  */
 function keepPrivatePathsPrivate(
   name: string,

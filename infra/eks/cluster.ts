@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { StackConfig } from '../config.js';
+import { nameFor } from '../shared/names.js';
 
 export interface EksClusterArgs {
   /** The cluster's name in AWS (fixed, so the control-plane log group can be created first). */
@@ -155,10 +156,12 @@ function buildCluster(parent: pulumi.Resource, name: string, args: EksClusterArg
     { parent, dependsOn: [logGroup, ...clusterRole.attachments] },
   );
 
-  const principals = [
-    ...args.eks.adminRoleArns.map((arn, index) => ({ arn, label: `admin-${index}` })),
-    ...args.eks.ciRoleArns.map((arn, index) => ({ arn, label: `ci-${index}` })),
-  ];
+  // Named by the principal, never by list position: an entry renamed by a reorder would be created
+  // (for the same principal, which EKS refuses) before the old one is deleted.
+  const principals = [...new Set([...args.eks.adminRoleArns, ...args.eks.ciRoleArns])].map((arn) => ({
+    arn,
+    label: `access-${nameFor(arn)}`,
+  }));
   for (const principal of principals) {
     const entry = new aws.eks.AccessEntry(
       `${name}-${principal.label}`,

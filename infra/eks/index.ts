@@ -2,6 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServerConfig, StackConfig } from '../config.js';
+import { hostRecords } from '../foundation/dns.js';
 import type { Foundation } from '../foundation/index.js';
 import { McpWorkload } from '../k8s/workload.js';
 import { INGRESS_UPSTREAM_IDLE_SECONDS, mcpUrl, plainEnv } from '../shared/runtime.js';
@@ -21,8 +22,6 @@ export interface EksPlatformArgs {
   eks: StackConfig['eks'];
   /** Ingress controller choice from the stack's `ingress` key. */
   ingress: StackConfig['ingress'];
-  /** ACM certificate: the controller's NLB terminates TLS with it. */
-  certificateArn?: string;
   logRetentionDays: number;
   deletionProtection: boolean;
   /** The image architecture, which the nodes must match. */
@@ -52,8 +51,9 @@ export class EksPlatform extends pulumi.ComponentResource {
 function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatformArgs) {
   const { foundation } = args;
   const stack = pulumi.getStack();
-  // TLS terminates at the controller's NLB when a certificate is configured.
-  const scheme = args.certificateArn ? 'https' : 'http';
+  // TLS terminates at the controller's NLB when the stack has a domain (and so a certificate).
+  const certificateArn = foundation.domain?.certificateArn;
+  const scheme = certificateArn ? 'https' : 'http';
   const autoMode = args.eks.compute === 'auto';
   const eks = new EksCluster(
     name,
@@ -68,8 +68,10 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
     },
     { parent },
   );
-  // Nodes and pods use the cluster security group, so that is what Redis admits.
-  foundation.redis?.allowFrom('eks', eks.clusterSecurityGroupId, parent);
+  // Nodes and pods use the cluster security group, so that is what Redis admits. EKS creates that
+  // group with outbound allowed to everywhere ("Amazon EKS security group requirements"), and owns it:
+  // no egress rule is added to it.
+  foundation.redis?.allowFrom('eks', eks.clusterSecurityGroupId, parent, { egress: false });
 
   const addons = installAddons(parent, name, {
     clusterName: eks.cluster.name,
@@ -96,7 +98,7 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
     {
       controller: args.ingress.controller,
       chartVersion: args.ingress.chartVersion,
-      certificateArn: args.certificateArn,
+      certificateArn,
       autoMode,
       provider,
       dependsOn: [...eks.compute, ...addons],
@@ -115,6 +117,7 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
           stack,
           scheme,
           proxyIdleTimeoutSeconds: INGRESS_UPSTREAM_IDLE_SECONDS,
+          fallbackHost: controller.hostname,
         }),
         secrets: foundation.secretsFor(serverName, server.redis),
         provider,
@@ -132,6 +135,7 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
       ? pulumi.output(mcpUrl(scheme, host, server))
       : controller.hostname.apply((h) => mcpUrl(scheme, h, server));
   }
+  foundation.domain?.cnameTo(hostRecords(args.servers), controller.hostname, parent);
   return {
     clusterName: eks.cluster.name,
     kubeconfig: config,

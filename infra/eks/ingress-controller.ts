@@ -9,7 +9,7 @@ export interface IngressControllerArgs {
   /** Overrides the pinned chart version. */
   chartVersion?: string;
   /** ACM certificate: the NLB terminates TLS on 443 and forwards plain HTTP to nginx. */
-  certificateArn?: string;
+  certificateArn?: pulumi.Input<string>;
   /** Auto Mode provisions NLBs itself, through its own load balancer class. */
   autoMode: boolean;
   provider: k8s.Provider;
@@ -29,9 +29,9 @@ const SERVICE_NAME: Record<Controller, string> = {
 
 /** Annotations for the controller's Service: an internet-facing NLB, optionally terminating TLS. */
 export function loadBalancerAnnotations(
-  certificateArn: string | undefined,
+  certificateArn: pulumi.Input<string> | undefined,
   autoMode: boolean,
-): Record<string, string> {
+): Record<string, pulumi.Input<string>> {
   return {
     ...(autoMode ? {} : { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' }),
     'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',

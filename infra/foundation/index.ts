@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { StackConfig } from '../config.js';
+import { PublicDomain } from './dns.js';
 import { Network } from './network.js';
 import { Redis } from './redis.js';
 import { Registry } from './registry.js';
@@ -18,18 +19,26 @@ export interface FoundationArgs {
   needsRedis: boolean;
   /** server name → secret name → value, from the secure `serverSecrets` key. */
   serverSecrets: Record<string, Record<string, pulumi.Input<string>>>;
+  /** Servers whose API keys are generated (apikey auth, no AUTH_API_KEYS in the stack). */
+  generateApiKeysFor: string[];
+  /** The secure overrides of generated secrets (`redisAuthToken`, `stateKey`). */
+  redisAuthToken?: pulumi.Input<string>;
+  stateKey?: pulumi.Input<string>;
+  /** The public DNS name and its Route 53 zone; unset serves HTTP on the load balancer's name. */
+  domain?: { name: string; hostedZoneId?: string };
   /** Production: final Redis snapshot, recoverable secrets, ECR repo kept with its images. */
   deletionProtection: boolean;
   /** Tags applied to every AWS resource. */
   tags: Record<string, string>;
 }
 
-/** Everything both platforms share: network, registry and app image, Redis, and secrets. */
+/** Everything both platforms share: network, registry and app image, Redis, secrets, and the domain. */
 export class Foundation extends pulumi.ComponentResource {
   readonly network: Network;
   readonly registry: Registry;
   readonly redis: Redis | undefined;
   readonly secrets: AppSecrets;
+  readonly domain: PublicDomain | undefined;
 
   constructor(name: string, args: FoundationArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mcp-fleet:foundation:Foundation', name, {}, opts);
@@ -51,6 +60,7 @@ export class Foundation extends pulumi.ComponentResource {
           `${name}-redis`,
           {
             ...args.redis,
+            authToken: args.redisAuthToken,
             deletionProtection: args.deletionProtection,
             vpcId: this.network.vpcId,
             subnetIds: this.network.privateSubnetIds,
@@ -61,26 +71,24 @@ export class Foundation extends pulumi.ComponentResource {
       : undefined;
     this.secrets = new AppSecrets(
       name,
-      { serverSecrets: args.serverSecrets, deletionProtection: args.deletionProtection, tags: args.tags },
+      {
+        serverSecrets: args.serverSecrets,
+        generateApiKeysFor: args.generateApiKeysFor,
+        stateKey: args.stateKey,
+        deletionProtection: args.deletionProtection,
+        tags: args.tags,
+      },
       childOpts,
     );
+    this.domain = args.domain
+      ? new PublicDomain(name, { ...args.domain, tags: args.tags }, childOpts)
+      : undefined;
     this.registerOutputs({ vpcId: this.network.vpcId, redisEndpoint: this.redis?.endpoint });
   }
 
   /** The secrets one server receives: REDIS_URL and MCP_STATE_KEY when it uses Redis, plus its own. */
   secretsFor(server: string, usesRedis: boolean): SecretEnv[] {
-    const shared: SecretEnv[] = [];
-    if (usesRedis && this.redis) {
-      shared.push(
-        {
-          name: 'REDIS_URL',
-          secretArn: this.redis.secretArn,
-          jsonKey: 'REDIS_URL',
-          value: this.redis.url,
-        },
-        this.secrets.stateKey,
-      );
-    }
+    const shared: SecretEnv[] = usesRedis && this.redis ? [this.redis.redisUrl, this.secrets.stateKey] : [];
     return [...shared, ...(this.secrets.serverSecrets[server] ?? [])];
   }
 }

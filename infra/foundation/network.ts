@@ -6,8 +6,10 @@ export interface NetworkArgs {
   cidr: string;
   /** How many availability zones get a public and a private subnet (at least 2). */
   azCount: number;
-  /** NAT egress for private subnets: one gateway, one per AZ, or none (then add VPC endpoints yourself). */
-  nat: 'single' | 'perAz' | 'none';
+  /** The AZ names, pinned in the stack; unset: looked up (standard AZs only). */
+  availabilityZones?: string[];
+  /** NAT egress for private subnets: one gateway, or one per AZ. */
+  nat: 'single' | 'perAz';
   /** Tags applied to every network resource. */
   tags: Record<string, string>;
 }
@@ -32,7 +34,15 @@ export class Network extends pulumi.ComponentResource {
 
 function buildNetwork(parent: pulumi.Resource, name: string, args: NetworkArgs) {
   const opts = { parent };
-  const zones = aws.getAvailabilityZonesOutput({ state: 'available' }, opts).names;
+  // Pinned names never move. The lookup leaves out Local and Wavelength Zones (opt-in), which would
+  // otherwise shift every subnet index once the account opts into one ("DescribeAvailabilityZones",
+  // EC2 API: opt-in-status filter).
+  const zones = args.availabilityZones
+    ? pulumi.output(args.availabilityZones)
+    : aws.getAvailabilityZonesOutput(
+        { state: 'available', filters: [{ name: 'opt-in-status', values: ['opt-in-not-required'] }] },
+        opts,
+      ).names;
   const tags = (suffix: string, extra: Record<string, string> = {}) => ({
     ...args.tags,
     ...extra,
@@ -58,7 +68,7 @@ function buildNetwork(parent: pulumi.Resource, name: string, args: NetworkArgs) 
     const zone = zones.apply((names) => {
       const zoneName = names[index];
       if (!zoneName)
-        throw new Error(`the region has ${names.length} AZs; vpc.azCount asks for ${args.azCount}`);
+        throw new Error(`the region has ${names.length} standard AZs; vpc.azCount asks for ${args.azCount}`);
       return zoneName;
     });
     const publicSubnet = new aws.ec2.Subnet(

@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
+import type { SecretEnv } from './secrets.js';
 
 export interface RedisArgs {
   /** `valkey` (the default: the open-source fork AWS prices lower) or `redis`. */
@@ -17,6 +18,8 @@ export interface RedisArgs {
   snapshotRetentionDays: number;
   /** Keep a final snapshot when the group is deleted. */
   deletionProtection: boolean;
+  /** The secure `redisAuthToken` stack key; unset generates one. */
+  authToken?: pulumi.Input<string>;
   vpcId: pulumi.Input<string>;
   /** Private subnets only: Redis is never reachable from the internet. */
   subnetIds: pulumi.Input<string>[];
@@ -25,6 +28,11 @@ export interface RedisArgs {
 
 export const REDIS_PORT = 6379;
 const DEFAULT_VERSIONS = { valkey: '8.0', redis: '7.1' } as const;
+
+/** The ElastiCache parameter-group family of an engine version: `valkey8`, `redis7`. */
+export function parameterFamily(engine: 'valkey' | 'redis', version: string): string {
+  return `${engine}${version.split('.')[0]}`;
+}
 
 /**
  * One ElastiCache replication group shared by every server node: TLS in transit, encrypted at rest,
@@ -35,10 +43,10 @@ export class Redis extends pulumi.ComponentResource {
   readonly endpoint: pulumi.Output<string>;
   readonly port = REDIS_PORT;
   readonly securityGroupId: pulumi.Output<string>;
-  /** Secrets Manager secret holding JSON `{ REDIS_URL, AUTH_TOKEN }`. */
-  readonly secretArn: pulumi.Output<string>;
-  /** `rediss://:TOKEN@host:6379`, marked secret. */
-  readonly url: pulumi.Output<string>;
+  /** REDIS_URL (`rediss://:TOKEN@host:6379`) from the Secrets Manager secret `{ REDIS_URL, AUTH_TOKEN }`. */
+  readonly redisUrl: SecretEnv;
+  /** The AUTH token, marked secret. */
+  readonly authToken: pulumi.Output<string>;
   private readonly name: string;
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -47,13 +55,30 @@ export class Redis extends pulumi.ComponentResource {
     const built = buildRedis(this, name, args);
     this.endpoint = built.group.primaryEndpointAddress;
     this.securityGroupId = built.securityGroup.id;
-    this.secretArn = built.secret.arn;
-    this.url = built.url;
+    this.authToken = built.token;
+    this.redisUrl = {
+      name: 'REDIS_URL',
+      secretArn: built.secret.arn,
+      jsonKey: 'REDIS_URL',
+      value: built.url,
+      version: built.version,
+      sources: [built.group],
+    };
     this.registerOutputs({ endpoint: this.endpoint, securityGroupId: this.securityGroupId });
   }
 
-  /** Admits one security group (the app's tasks, or the cluster's nodes/pods) on the Redis port. */
-  allowFrom(label: string, sourceSecurityGroupId: pulumi.Input<string>, parent: pulumi.Resource): void {
+  /**
+   * Lets one security group (the app's tasks, or the cluster's nodes/pods) open connections to Redis:
+   * ingress on the Redis group and, unless the source's owner manages its egress itself, egress on
+   * the source. The provider removes the default allow-all egress of every security group it creates
+   * (node_modules/@pulumi/aws/ec2/securityGroup.d.ts), so without the egress rule the SYN is dropped.
+   */
+  allowFrom(
+    label: string,
+    sourceSecurityGroupId: pulumi.Input<string>,
+    parent: pulumi.Resource,
+    options: { egress: boolean },
+  ): void {
     new aws.vpc.SecurityGroupIngressRule(
       `${this.name}-from-${label}`,
       {
@@ -66,11 +91,25 @@ export class Redis extends pulumi.ComponentResource {
       },
       { parent },
     );
+    if (!options.egress) return;
+    new aws.vpc.SecurityGroupEgressRule(
+      `${label}-to-${this.name}`,
+      {
+        securityGroupId: sourceSecurityGroupId,
+        referencedSecurityGroupId: this.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: REDIS_PORT,
+        toPort: REDIS_PORT,
+        description: `${label} to Redis`,
+      },
+      { parent },
+    );
   }
 }
 
 function buildRedis(parent: pulumi.Resource, name: string, args: RedisArgs) {
   const opts = { parent };
+  const engineVersion = args.engineVersion ?? DEFAULT_VERSIONS[args.engine];
   const securityGroup = new aws.ec2.SecurityGroup(
     `${name}-sg`,
     { vpcId: args.vpcId, description: 'ElastiCache: only the MCP servers on 6379', tags: args.tags },
@@ -81,33 +120,63 @@ function buildRedis(parent: pulumi.Resource, name: string, args: RedisArgs) {
     { subnetIds: args.subnetIds, description: 'Private subnets for the MCP session store', tags: args.tags },
     opts,
   );
+  // ElastiCache's default policy is volatile-lru: under memory pressure it evicts keys that have a
+  // TTL, and every session record has one, so live sessions would vanish (404 to their clients)
+  // without an error anywhere. noeviction makes a full Redis refuse writes instead ("OOM command not
+  // allowed"): new sessions fail loudly, and existing ones keep working.
+  // Source: "Redis OSS-specific parameters" / "Valkey-specific parameters", ElastiCache user guide.
+  const parameters = new aws.elasticache.ParameterGroup(
+    `${name}-params`,
+    {
+      family: parameterFamily(args.engine, engineVersion),
+      description: 'MCP session store: never evict session records',
+      parameters: [{ name: 'maxmemory-policy', value: 'noeviction' }],
+      tags: args.tags,
+    },
+    opts,
+  );
   // Alphanumeric only: ElastiCache rejects some punctuation, and the token is embedded in a URL.
-  const token = new random.RandomPassword(`${name}-auth-token`, { length: 64, special: false }, opts);
+  const token = pulumi.secret(
+    pulumi.output(
+      args.authToken ??
+        new random.RandomPassword(`${name}-auth-token`, { length: 64, special: false }, opts).result,
+    ),
+  );
+  // A fixed final-snapshot name would collide with the snapshot a previous destroy of this stack
+  // left behind (SnapshotAlreadyExistsFault); the suffix is drawn once per stack lifetime.
+  const snapshotSuffix = new random.RandomId(`${name}-final-snapshot`, { byteLength: 4 }, opts);
   const group = new aws.elasticache.ReplicationGroup(
     `${name}-group`,
     {
       description: 'MCP session records, event streams and cross-node bus',
       engine: args.engine,
-      engineVersion: args.engineVersion ?? DEFAULT_VERSIONS[args.engine],
+      engineVersion,
       nodeType: args.nodeType,
       port: REDIS_PORT,
+      parameterGroupName: parameters.name,
       numCacheClusters: 1 + args.replicas,
       automaticFailoverEnabled: args.multiAz,
       multiAzEnabled: args.multiAz,
       transitEncryptionEnabled: true,
       atRestEncryptionEnabled: true,
-      authToken: token.result,
+      authToken: token,
+      // A changed token is added next to the old one, so running nodes keep working until they roll.
+      authTokenUpdateStrategy: 'ROTATE',
       subnetGroupName: subnetGroup.name,
       securityGroupIds: [securityGroup.id],
       snapshotRetentionLimit: args.snapshotRetentionDays,
-      finalSnapshotIdentifier: args.deletionProtection ? `${name}-final-${pulumi.getStack()}` : undefined,
+      finalSnapshotIdentifier: args.deletionProtection
+        ? pulumi.interpolate`${name}-final-${pulumi.getStack()}-${snapshotSuffix.hex}`
+        : undefined,
       autoMinorVersionUpgrade: true,
       tags: args.tags,
     },
     opts,
   );
+  // A configured token may hold #, & or ^: percent-encoded so it stays inside the URL's userinfo
+  // (ioredis decodes it).
   const url = pulumi.secret(
-    pulumi.interpolate`rediss://:${token.result}@${group.primaryEndpointAddress}:${REDIS_PORT}`,
+    pulumi.interpolate`rediss://:${token.apply(encodeURIComponent)}@${group.primaryEndpointAddress}:${REDIS_PORT}`,
   );
   const secret = new aws.secretsmanager.Secret(
     `${name}-secret`,
@@ -118,17 +187,17 @@ function buildRedis(parent: pulumi.Resource, name: string, args: RedisArgs) {
     },
     opts,
   );
-  new aws.secretsmanager.SecretVersion(
+  const version = new aws.secretsmanager.SecretVersion(
     `${name}-secret`,
     {
       secretId: secret.id,
       secretString: pulumi.secret(
         pulumi
-          .all([url, token.result])
+          .all([url, token])
           .apply(([redisUrl, authToken]) => JSON.stringify({ REDIS_URL: redisUrl, AUTH_TOKEN: authToken })),
       ),
     },
     opts,
   );
-  return { securityGroup, group, secret, url };
+  return { securityGroup, group, secret, version, url, token };
 }

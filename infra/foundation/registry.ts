@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as aws from '@pulumi/aws';
 import * as dockerBuild from '@pulumi/docker-build';
 import * as pulumi from '@pulumi/pulumi';
@@ -15,7 +16,12 @@ export interface RegistryArgs {
   tags: Record<string, string>;
 }
 
-/** Untagged layers go after a week; the newest 30 images stay, so rollbacks have something to roll back to. */
+/**
+ * Every image the program pushes keeps a `git-<sha>` tag after the stack tag moves on, so it stays
+ * tagged (and pullable by a rollback) until it falls out of the newest 30. Untagged images are only
+ * what a build from a dirty tree or without git left behind; they go after a week.
+ */
+export const KEEP_IMAGES = 30;
 export const LIFECYCLE_POLICY = {
   rules: [
     {
@@ -26,8 +32,8 @@ export const LIFECYCLE_POLICY = {
     },
     {
       rulePriority: 2,
-      description: 'Keep the newest 30 images',
-      selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 30 },
+      description: `Keep the newest ${KEEP_IMAGES} images`,
+      selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: KEEP_IMAGES },
       action: { type: 'expire' },
     },
   ],
@@ -80,7 +86,10 @@ function buildRegistry(parent: pulumi.Resource, name: string, args: RegistryArgs
       ],
       push: true,
       buildOnPreview: args.buildOnPreview,
-      tags: [pulumi.interpolate`${repository.repositoryUrl}:${pulumi.getStack()}`],
+      // The commit tag comes first: `ref`, which tasks and pods run, names the first tag.
+      tags: imageTags(pulumi.getStack(), gitRevision()).map(
+        (tag) => pulumi.interpolate`${repository.repositoryUrl}:${tag}`,
+      ),
       registries: [
         {
           address: repository.repositoryUrl,
@@ -92,4 +101,25 @@ function buildRegistry(parent: pulumi.Resource, name: string, args: RegistryArgs
     { parent },
   );
   return { repository, image };
+}
+
+/** `git-<sha>` (when the build is a clean commit), then the stack name. */
+export function imageTags(stack: string, revision: string | undefined): string[] {
+  return revision ? [`git-${revision}`, stack] : [stack];
+}
+
+/**
+ * The commit being built: `git rev-parse HEAD` on a clean tree (CI checks out the commit ci.yml
+ * tested). A dirty tree or no git gives undefined: that image is what no commit holds, so it gets no
+ * commit tag (and expires a week after the stack tag moves on).
+ */
+export function gitRevision(cwd = process.cwd()): string | undefined {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    if (git('status', '--porcelain', '--untracked-files=no') !== '') return undefined;
+    return git('rev-parse', '--short=12', 'HEAD');
+  } catch {
+    return undefined;
+  }
 }

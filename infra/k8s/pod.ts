@@ -9,7 +9,7 @@ export interface PodArgs {
   image: pulumi.Input<string>;
   labels: Record<string, string>;
   /** Plain variables. */
-  env: Record<string, string>;
+  env: Record<string, pulumi.Input<string>>;
   /** Variable names read from the server's Secret by key; the values never enter the pod spec. */
   secretNames: string[];
   /** The Kubernetes Secret holding them. */

@@ -2,7 +2,9 @@ import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServerConfig } from '../config.js';
-import type { SecretEnv } from '../foundation/secrets.js';
+import { type SecretEnv, secretDependencies, secretsRevision } from '../foundation/secrets.js';
+import { nameFor } from '../shared/names.js';
+import { ingressPath } from './ingress-path.js';
 import { networkPolicySpec } from './network-policy.js';
 import { podSpec } from './pod.js';
 import { INGRESS_CLASS, type IngressController, SSE_ANNOTATIONS, SSE_MARKER_ANNOTATION } from './sse.js';
@@ -12,7 +14,7 @@ export interface McpWorkloadArgs {
   server: ServerConfig;
   image: pulumi.Input<string>;
   /** Plain environment (no credentials). */
-  env: Record<string, string>;
+  env: Record<string, pulumi.Input<string>>;
   /** Copied into the server's Secret and read by key; never plain env. */
   secrets: SecretEnv[];
   /** Any cluster's provider: the workload does not care which cluster it lands on. */
@@ -29,6 +31,13 @@ export interface McpWorkloadArgs {
   dependsOn?: pulumi.Resource[];
   tags: Record<string, string>;
 }
+
+/**
+ * The pod-template annotation that rolls the Deployment when a secret value changes. Env read from
+ * a Secret is resolved once, at container start ("Secrets", Kubernetes docs), and a changed Secret
+ * alone restarts nothing; a changed pod template starts a rollout.
+ */
+export const SECRETS_REVISION_ANNOTATION = 'mcp-fleet/secrets-revision';
 
 /**
  * One MCP server on Kubernetes, from namespace to NetworkPolicy: what the seed Helm chart gives
@@ -73,17 +82,18 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
   if (usesAws && args.clusterName) podIdentity(parent, name, namespaceName, args);
 
   const secretName = `${name}-secrets`;
-  if (args.secrets.length > 0) {
-    new k8s.core.v1.Secret(
-      `${name}-secret`,
-      {
-        metadata: { ...metadata, name: secretName },
-        type: 'Opaque',
-        stringData: Object.fromEntries(args.secrets.map((secret) => [secret.name, secret.value])),
-      },
-      inNamespace,
-    );
-  }
+  const secret =
+    args.secrets.length > 0
+      ? new k8s.core.v1.Secret(
+          `${name}-secret`,
+          {
+            metadata: { ...metadata, name: secretName },
+            type: 'Opaque',
+            stringData: Object.fromEntries(args.secrets.map((entry) => [entry.name, entry.value])),
+          },
+          { ...inNamespace, dependsOn: [...inNamespace.dependsOn, ...secretDependencies(args.secrets)] },
+        )
+      : undefined;
 
   const autoscaled = server.autoscaling.enabled;
   new k8s.apps.v1.Deployment(
@@ -96,7 +106,12 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
         selector: { matchLabels: labels },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
         template: {
-          metadata: { labels },
+          metadata: {
+            labels,
+            ...(secret
+              ? { annotations: { [SECRETS_REVISION_ANNOTATION]: secretsRevision(args.secrets) } }
+              : {}),
+          },
           spec: podSpec({
             name,
             server,
@@ -111,7 +126,8 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
         },
       },
     },
-    inNamespace,
+    // Pods that start before their Secret exists sit in CreateContainerConfigError.
+    { ...inNamespace, dependsOn: [...inNamespace.dependsOn, ...(secret ? [secret] : [])] },
   );
   new k8s.core.v1.Service(
     `${name}-service`,
@@ -160,15 +176,19 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
     { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
     inNamespace,
   );
+  const route = ingressPath(args.ingressController, server, name);
   new k8s.networking.v1.Ingress(
     `${name}-ingress`,
     {
       metadata: {
         ...metadata,
-        // The marker tells the policy pack this Ingress streams, whichever controller's annotations follow.
-        annotations: server.ingress.sse
-          ? { [SSE_MARKER_ANNOTATION]: 'true', ...SSE_ANNOTATIONS[args.ingressController] }
-          : {},
+        annotations: {
+          // The marker tells the policy pack this Ingress streams, whichever controller's annotations follow.
+          ...(server.ingress.sse
+            ? { [SSE_MARKER_ANNOTATION]: 'true', ...SSE_ANNOTATIONS[args.ingressController] }
+            : {}),
+          ...route.annotations,
+        },
       },
       spec: {
         ingressClassName: INGRESS_CLASS,
@@ -181,8 +201,8 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
             http: {
               paths: [
                 {
-                  path: server.ingress.path,
-                  pathType: 'Prefix',
+                  path: route.path,
+                  pathType: route.pathType,
                   backend: { service: { name, port: { name: 'http' } } },
                 },
               ],
@@ -228,9 +248,13 @@ function podIdentity(parent: pulumi.Resource, name: string, namespace: string, a
     },
     { parent },
   );
-  args.server.awsPolicyArns.forEach((policyArn, index) => {
-    new aws.iam.RolePolicyAttachment(`${name}-pod-role-${index}`, { role: role.name, policyArn }, { parent });
-  });
+  for (const policyArn of new Set(args.server.awsPolicyArns)) {
+    new aws.iam.RolePolicyAttachment(
+      `${name}-pod-role-${nameFor(policyArn)}`,
+      { role: role.name, policyArn },
+      { parent },
+    );
+  }
   new aws.eks.PodIdentityAssociation(
     `${name}-pod-identity`,
     {

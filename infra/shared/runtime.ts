@@ -1,3 +1,4 @@
+import * as pulumi from '@pulumi/pulumi';
 import type { ServerConfig } from '../config.js';
 
 /**
@@ -19,6 +20,13 @@ export interface PlainEnvContext {
    * and the client gets a 502.
    */
   proxyIdleTimeoutSeconds: number;
+  /**
+   * The address clients use when the server has no `ingress.host`: the load balancer's own DNS name.
+   * The app then still checks the Host header (DNS rebinding) and names its public URL.
+   */
+  fallbackHost?: pulumi.Input<string>;
+  /** The app's METRICS_PORT: /metrics only there, never on the port the load balancer forwards to. */
+  metricsPort?: number;
 }
 
 /** ingress-nginx keeps upstream connections idle for 60 s by default (`upstream-keepalive-timeout`). */
@@ -29,16 +37,18 @@ export function plainEnv(
   name: string,
   server: ServerConfig,
   context: PlainEnvContext,
-): Record<string, string> {
-  const env: Record<string, string> = {
-    ...(server.build === 'app'
+): Record<string, pulumi.Input<string>> {
+  const app = server.build === 'app';
+  const env: Record<string, pulumi.Input<string>> = {
+    ...(app
       ? {
           LOG_LEVEL: 'info',
           SSE_HEARTBEAT_SECONDS: String(SSE_HEARTBEAT_SECONDS),
           HTTP_KEEP_ALIVE_SECONDS: String(context.proxyIdleTimeoutSeconds + 5),
+          ...(context.metricsPort === undefined ? {} : { METRICS_PORT: String(context.metricsPort) }),
         }
       : {}),
-    ...securityEnv(server, context.scheme),
+    ...securityEnv(server, context.scheme, server.ingress.host ?? context.fallbackHost),
     ...server.env,
     PORT: String(server.port),
     HOST: '0.0.0.0',
@@ -55,10 +65,14 @@ export function plainEnv(
  * ALLOWED_HOSTS, PUBLIC_URL and TRUST_PROXY are defaults that `env` may override (an extra CNAME,
  * a CDN in front adding a hop).
  */
-export function securityEnv(server: ServerConfig, scheme: 'http' | 'https'): Record<string, string> {
+export function securityEnv(
+  server: ServerConfig,
+  scheme: 'http' | 'https',
+  host: pulumi.Input<string> | undefined,
+): Record<string, pulumi.Input<string>> {
   const { auth } = server;
   if (!auth) return {};
-  const env: Record<string, string> = {
+  const env: Record<string, pulumi.Input<string>> = {
     AUTH_MODE: auth.mode,
     // Exactly one proxy sits in front of the app: the ALB (ECS) or nginx (EKS). Trusting one hop makes
     // req.ip the client address that proxy saw, so per-IP rate limits count clients, not the proxy.
@@ -69,18 +83,24 @@ export function securityEnv(server: ServerConfig, scheme: 'http' | 'https'): Rec
     env.OAUTH_AUDIENCE = auth.audience ?? '';
     if (auth.jwksUrl) env.OAUTH_JWKS_URL = auth.jwksUrl;
   }
-  if (server.ingress.host) {
+  if (host !== undefined) {
     // DNS-rebinding protection: the app answers 403 to any other Host. Health checks reach
     // /health and /ready, which sit before that check, by IP.
-    env.ALLOWED_HOSTS = server.ingress.host;
+    env.ALLOWED_HOSTS = host;
     // The RFC 9728 resource URL and the 401 challenge must name the public address, not the pod's.
-    env.PUBLIC_URL = publicBaseUrl(scheme, server.ingress.host, server);
+    env.PUBLIC_URL = pulumi.output(host).apply((resolved) => publicBaseUrl(scheme, resolved, server));
   }
   return env;
 }
 
 export interface DrainTimings {
-  /** ALB deregistration delay: in-flight requests and streams get the app's drain period. */
+  /**
+   * ALB deregistration delay. ECS deregisters a stopping task, waits this long, and only then sends
+   * SIGTERM ("Amazon ECS task lifecycle"; ECS best practices, "Load balancer connection draining"),
+   * and the ALB closes whatever is still open when it ends. So requests get this long to finish,
+   * but long-lived streams are cut here, before the app's own drain (which then finds them gone):
+   * 2025-era clients resume with Last-Event-ID on another task, 2024-era ones reconnect.
+   */
   deregistrationDelaySeconds: number;
   /** ECS: SIGKILL follows SIGTERM after this; Fargate caps it at 120 s. */
   stopTimeoutSeconds: number;

@@ -44,8 +44,15 @@ describe('configuration from the environment', () => {
     [{ REDIS_KEY_PREFIX: 'has space' }, 'REDIS_KEY_PREFIX: expected 1-64 characters'],
     [{ NODE_ID: 'a/b' }, 'NODE_ID: expected 1-128 characters'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV:'],
+    [{ METRICS_PORT: '9464x' }, 'METRICS_PORT: expected an integer from 0 to 65535, got "9464x"'],
+    [{ PORT: '3000', METRICS_PORT: '3000' }, 'METRICS_PORT: expected a port other than PORT (3000)'],
   ])('rejects %o, naming the variable', (env, expected) => {
     expect(problemsOf(env as Record<string, string>).join('\n')).toContain(expected);
+  });
+
+  it('serves /metrics on the traffic port unless METRICS_PORT names another one', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
   });
 
   it('reports every bad variable at once', () => {

@@ -13,15 +13,20 @@ interface Step {
   env?: Record<string, string>;
 }
 interface Job {
+  if?: string;
   environment?: string;
   needs?: string | string[];
+  concurrency?: { group: string; 'cancel-in-progress': boolean };
   steps: Step[];
 }
 interface Workflow {
+  name?: string;
   on: Record<string, unknown>;
   permissions?: Record<string, string>;
   jobs: Record<string, Job>;
 }
+/** A GitHub Actions expression as it appears in a workflow: `${{ body }}`. */
+const expression = (body: string) => `\${{ ${body} }}`;
 const load = (file: string) => parse(readFileSync(`${DIR}/${file}`, 'utf8')) as Workflow;
 const pulumiStep = (job: Job | undefined) => job?.steps.find((s) => s.uses?.startsWith('pulumi/actions@'));
 
@@ -57,9 +62,29 @@ describe('GitHub Actions workflows', () => {
     expect(JSON.stringify(job.steps)).not.toMatch(/aws-access-key-id|aws-secret-access-key/);
   });
 
-  it('deploy updates staging on main, then production behind an approval environment', () => {
+  it('preview skips fork pull requests (no secrets, no OIDC) and supersedes itself per stack and PR', () => {
+    const job = load('preview.yml').jobs.preview;
+    expect(job?.if).toContain('github.event.pull_request.head.repo.full_name == github.repository');
+    expect(job?.if).toContain("vars.PULUMI_ORG != ''");
+    expect(job?.concurrency).toEqual({
+      group: `preview-${expression('matrix.stack')}-${expression('github.event.pull_request.number')}`,
+      'cancel-in-progress': true,
+    });
+  });
+
+  it('deploy updates staging only after ci passed on a push to main, one update per stack at a time', () => {
     const deploy = load('deploy.yml');
-    expect(deploy.on.push).toEqual({ branches: ['main'] });
+    expect(deploy.on.push).toBeUndefined();
+    expect(deploy.on.workflow_run).toEqual({ workflows: ['ci'], types: ['completed'], branches: ['main'] });
+    expect(deploy.jobs.staging?.if).toContain("github.event.workflow_run.conclusion == 'success'");
+    expect(deploy.jobs.staging?.if).toContain("github.event.workflow_run.event == 'push'");
+    for (const stack of ['staging', 'production']) {
+      const job = deploy.jobs[stack];
+      expect(job?.concurrency).toEqual({ group: `pulumi-${stack}`, 'cancel-in-progress': false });
+      // The commit ci.yml tested.
+      expect(job?.steps[0]?.with?.ref).toBe(expression('github.event.workflow_run.head_sha || github.sha'));
+    }
+    expect(load('ci.yml').name).toBe('ci');
     expect(pulumiStep(deploy.jobs.staging)?.with).toMatchObject({ command: 'up', policyPacks: 'policy' });
     expect(String(pulumiStep(deploy.jobs.staging)?.with?.['stack-name'])).toMatch(/\/staging$/);
     const production = deploy.jobs.production;

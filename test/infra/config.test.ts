@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../infra/config.js';
+import { PRODUCTION_DOMAIN, userSettings } from './expectations.js';
 import { readStackConfig } from './harness.js';
 
 /** Stack config is checked before any resource exists; each class of mistake names its key. */
@@ -16,20 +18,125 @@ function problemsOf(raw: Record<string, unknown>): string {
   throw new Error('expected the config to be rejected');
 }
 
-function withApp(patch: Record<string, unknown>, platform = 'ecs'): Record<string, unknown> {
-  const raw = staging();
+function withApp(patch: Record<string, unknown>, platform: 'ecs' | 'eks' = 'ecs'): Record<string, unknown> {
+  const raw = { ...staging(), ...userSettings('staging', platform) };
   const servers = raw.servers as Record<string, Record<string, unknown>>;
-  return { ...raw, platform, servers: { ...servers, app: { ...servers.app, ...patch } } };
+  return { ...raw, servers: { ...servers, app: { ...servers.app, ...patch } } };
 }
 
 describe('stack config', () => {
   it.each(['staging', 'production'] as const)('accepts the %s stack file on both platforms', (stack) => {
-    for (const platform of ['ecs', 'eks']) {
-      const config = parseConfig({ ...readStackConfig(stack), platform });
+    for (const platform of ['ecs', 'eks'] as const) {
+      const config = parseConfig({ ...readStackConfig(stack), ...userSettings(stack, platform) });
       expect(config.platform).toBe(platform);
       expect(config.servers.app?.redis).toBe(true);
-      expect(config.servers.everything?.image).toBe('docker.io/mcp/everything:latest');
+      expect(config.servers.everything?.image).toMatch(/^docker\.io\/mcp\/everything@sha256:[0-9a-f]{64}$/);
     }
+  });
+
+  it('deploys staging as shipped: nothing to invent, nothing encrypted, nothing fake', () => {
+    expect(() => parseConfig(staging(), { region: 'eu-west-1' })).not.toThrow();
+    for (const stack of ['staging', 'production']) {
+      const text = readFileSync(`Pulumi.${stack}.yaml`, 'utf8').replace(/^\s*#.*$/gm, '');
+      // No ciphertext (bound to one stack's secrets provider), no example hosts, no fake account,
+      // no TEST-NET CIDR, no certificate ARN.
+      expect(text).not.toMatch(
+        /secure:|example\.(com|net|org)|111122223333|203\.0\.113|198\.51\.100|arn:aws/,
+      );
+    }
+  });
+
+  it('refuses production without a domain, naming the command that sets it', () => {
+    expect(problemsOf({ ...readStackConfig('production'), platform: 'ecs' })).toContain(
+      'mcp-fleet:domain: required: this stack sets requireHttps (it serves production traffic over HTTPS only); set it with `pulumi config set domain mcp.example.com`',
+    );
+  });
+
+  it('names every server under the domain, and refuses a host the certificate would not cover', () => {
+    const config = parseConfig({ ...staging(), domain: PRODUCTION_DOMAIN });
+    expect(config.servers.app?.ingress.host).toBe(`app.${PRODUCTION_DOMAIN}`);
+    expect(config.servers.everything?.ingress.host).toBe(`everything.${PRODUCTION_DOMAIN}`);
+    expect(
+      problemsOf({ ...withApp({ ingress: { host: 'a.b.mcp.example.com' } }), domain: PRODUCTION_DOMAIN }),
+    ).toContain(
+      'mcp-fleet:servers.app.ingress.host: a.b.mcp.example.com is not covered by the certificate for mcp.example.com and *.mcp.example.com',
+    );
+    expect(
+      problemsOf({ ...withApp({ ingress: { host: PRODUCTION_DOMAIN } }, 'eks'), domain: PRODUCTION_DOMAIN }),
+    ).toContain('mcp-fleet:servers.app.ingress.host: mcp.example.com is the zone apex');
+    expect(() =>
+      parseConfig({ ...withApp({ ingress: { host: PRODUCTION_DOMAIN } }), domain: PRODUCTION_DOMAIN }),
+    ).not.toThrow();
+  });
+
+  it('refuses a server without a host on EKS with the F5 controller, which routes by host only', () => {
+    const raw = { ...staging(), ...userSettings('staging', 'eks') };
+    delete raw.domain;
+    expect(problemsOf(raw)).toContain(
+      'mcp-fleet:servers.app.ingress.host: required on EKS with the F5 controller, which routes Ingresses by host only; set domain',
+    );
+    expect(() => parseConfig({ ...raw, ingress: { controller: 'ingress-nginx' } })).not.toThrow();
+  });
+
+  it('keeps the metrics port apart from the app port on ECS', () => {
+    expect(problemsOf({ ...withApp({ port: 9464 }) })).toContain(
+      'mcp-fleet:servers.app.port: 9464 is also metrics.port, where the app serves /metrics on ECS',
+    );
+  });
+
+  it('refuses vpc.nat none, which leaves tasks unable to pull images or read secrets', () => {
+    expect(problemsOf({ ...staging(), vpc: { nat: 'none' } })).toContain(
+      'mcp-fleet:vpc.nat: none is not supported: tasks and nodes pull images, read secrets and ship logs over NAT',
+    );
+  });
+
+  it('takes the AZs from the stack, and refuses names outside aws:region', () => {
+    expect(parseConfig(staging()).vpc).toMatchObject({
+      azCount: 2,
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    });
+    const raw = { ...staging(), vpc: { availabilityZones: ['us-east-1a', 'us-east-1b'] } };
+    try {
+      parseConfig(raw, { region: 'eu-west-1' });
+      throw new Error('expected the config to be rejected');
+    } catch (error) {
+      expect((error as ConfigError).message).toContain(
+        'mcp-fleet:vpc.availabilityZones.0: us-east-1a is not in aws:region eu-west-1',
+      );
+    }
+  });
+
+  it('refuses a path the load balancer could not strip, and two routes with one priority', () => {
+    expect(problemsOf(withApp({ ingress: { path: '/team-a/' } }))).toContain(
+      'mcp-fleet:servers.app.ingress.path: expected "/" or a prefix such as /team-a (no trailing slash)',
+    );
+    const raw = staging();
+    const servers = raw.servers as Record<string, Record<string, unknown>>;
+    const clash = {
+      ...raw,
+      servers: {
+        ...servers,
+        app: { ...servers.app, ingress: { path: '/', priority: 4242 } },
+        everything: { ...servers.everything, ingress: { path: '/everything', priority: 4242 } },
+      },
+    };
+    expect(problemsOf(clash)).toContain(
+      `mcp-fleet:servers.everything.ingress.priority: listener-rule priority 4242 is also server "app"'s`,
+    );
+  });
+
+  it('checks generated-secret overrides without echoing them', () => {
+    const message = problemsOf({ ...staging(), redisAuthToken: 'has/slash-0123456789', stateKey: 'short' });
+    expect(message).toContain('mcp-fleet:redisAuthToken: expected 16-128 letters, digits or !&#$^<>-');
+    expect(message).toContain('mcp-fleet:stateKey: expected at least 32 bytes (value not shown)');
+    expect(message).not.toContain('has/slash-0123456789');
+    expect(message).not.toMatch(/\bshort\b/);
+  });
+
+  it('keeps the app read-only and lets third-party images write their own filesystem by default', () => {
+    const config = parseConfig(staging());
+    expect(config.servers.app?.readOnlyRootFilesystem).toBe(true);
+    expect(config.servers.everything?.readOnlyRootFilesystem).toBe(false);
   });
 
   it('fills Helm-like defaults for a minimal server', () => {
@@ -89,8 +196,8 @@ describe('stack config', () => {
   });
 
   it('rejects two servers on the same host and path', () => {
-    expect(problemsOf(withApp({ ingress: { host: 'everything.staging.example.com' } }))).toMatch(
-      /mcp-fleet:servers\.(app|everything)\.ingress\.host: everything\.staging\.example\.com with path \/ is already routed to server "(app|everything)"/,
+    expect(problemsOf(withApp({ ingress: { path: '/everything' } }))).toMatch(
+      /mcp-fleet:servers\.(app|everything)\.ingress\.host: \(no host\) with path \/everything is already routed to server "(app|everything)"/,
     );
   });
 
@@ -159,10 +266,8 @@ describe('stack config', () => {
     expect(config.servers.other?.auth).toBeUndefined();
   });
 
-  it('refuses apikey auth without keys, naming the secure value to set', () => {
-    expect(problemsOf({ ...staging(), serverSecrets: {} })).toContain(
-      "mcp-fleet:serverSecrets.app.AUTH_API_KEYS: missing (servers.app.auth.mode is apikey); set it with `pulumi config set --secret --path 'serverSecrets.app.AUTH_API_KEYS' <value>`",
-    );
+  it('accepts apikey auth without keys: the program generates them', () => {
+    expect(parseConfig({ ...staging(), serverSecrets: {} }).servers.app?.auth).toEqual({ mode: 'apikey' });
   });
 
   it('refuses API keys the app would reject, without echoing them', () => {
@@ -199,7 +304,8 @@ describe('stack config', () => {
     const auth = { mode: 'oauth', issuer: 'https://id.example.com', audience: 'https://mcp.example.com' };
     const config = parseConfig({ ...withApp({ auth }), serverSecrets: {} });
     expect(config.servers.app?.auth).toEqual(auth);
-    expect(problemsOf(withApp({ auth }))).toContain(
+    const keys = { app: { AUTH_API_KEYS: 'a-key-of-sixteen-chars' } };
+    expect(problemsOf({ ...withApp({ auth }), serverSecrets: keys })).toContain(
       'mcp-fleet:serverSecrets.app.AUTH_API_KEYS: only used when servers.app.auth.mode is apikey (it is oauth); remove it',
     );
   });

@@ -1,12 +1,15 @@
 import { beforeAll } from 'vitest';
+import { describeEcsStart } from './ecs-start-suite.js';
 import { describeEcs } from './ecs-suite.js';
+import { userSettings } from './expectations.js';
 import { describeFoundation } from './foundation-suite.js';
 import { type ProgramRun, runProgram } from './harness.js';
 
 let run: ProgramRun;
 beforeAll(async () => {
-  run = await runProgram('production', { platform: 'ecs' });
+  run = await runProgram('production', userSettings('production', 'ecs'));
 });
 
-describeFoundation('production', () => run);
+describeFoundation('production', 'ecs', () => run);
 describeEcs('production', () => run);
+describeEcsStart('production', () => run);

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertSecretsOnlyWhereAllowed, expectedFor } from './expectations.js';
+import { ALB_DNS, assertSecretsOnlyWhereAllowed, expectedFor } from './expectations.js';
 import { type ProgramRun, promiseOf, type Stack } from './harness.js';
 
 const T = {
@@ -37,8 +37,9 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
     const definitions = JSON.parse(
       program().one(T.task, `${server}-task`).inputs.containerDefinitions,
     ) as Container[];
-    expect(definitions).toHaveLength(1);
-    return definitions[0] as Container;
+    const found = definitions.filter((definition) => definition.name === server);
+    expect(found).toHaveLength(1);
+    return found[0] as Container;
   };
 
   describe(`ECS Fargate on ${stack}`, () => {
@@ -54,18 +55,32 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
       expect(alb.enableDeletionProtection).toBe(want.deletionProtection);
     });
 
-    it('serves HTTPS with the configured certificate and redirects HTTP to it', () => {
-      const https = run.one(T.listener, 'mcp-fleet-https').inputs;
-      expect(https.protocol).toBe('HTTPS');
-      expect(https.certificateArn).toBe(want.certificateArn);
-      expect(https.sslPolicy).toMatch(/TLS13/);
-      const http = run.one(T.listener, 'mcp-fleet-http').inputs;
-      expect(http.defaultActions[0].redirect).toMatchObject({
-        protocol: 'HTTPS',
-        port: '443',
-        statusCode: 'HTTP_301',
-      });
-    });
+    it(
+      want.https
+        ? 'serves HTTPS with the certificate ACM issued for the domain, and redirects HTTP to it'
+        : 'serves plain HTTP on the load balancer name, as the stack has no domain',
+      () => {
+        const http = run.one(T.listener, 'mcp-fleet-http').inputs;
+        if (!want.https) {
+          expect(run.ofType(T.listener).map((listener) => listener.name)).toEqual(['mcp-fleet-http']);
+          expect(http).toMatchObject({ port: 80, protocol: 'HTTP' });
+          return;
+        }
+        const https = run.one(T.listener, 'mcp-fleet-https').inputs;
+        expect(https.protocol).toBe('HTTPS');
+        // The validated certificate, so the listener waits until ACM has issued it.
+        expect(https.certificateArn).toBe(
+          run.one('aws:acm/certificateValidation:CertificateValidation', 'mcp-fleet-cert').inputs
+            .certificateArn,
+        );
+        expect(https.sslPolicy).toMatch(/TLS13/);
+        expect(http.defaultActions[0].redirect).toMatchObject({
+          protocol: 'HTTPS',
+          port: '443',
+          statusCode: 'HTTP_301',
+        });
+      },
+    );
 
     it('answers /metrics 404 from the internet, before any server route', () => {
       const rules = run.ofType(T.rule).filter((rule) => rule.name.endsWith('-private-paths'));
@@ -78,16 +93,24 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
       expect(routes.every((route) => route.inputs.priority > rule.priority)).toBe(true);
     });
 
-    it('routes each server by its host', () => {
-      for (const [server, host] of Object.entries(want.hosts)) {
-        const rule = run.one(T.rule, `${server}-route`).inputs;
-        expect(rule.conditions).toContainEqual({ hostHeader: { values: [host] } });
-        expect(rule.actions[0]).toMatchObject({
-          type: 'forward',
-          targetGroupArn: expect.stringContaining(`${server}-tg`),
+    it(
+      want.hosts ? 'routes each server by its host' : 'routes each server by its path on the one host',
+      () => {
+        for (const server of want.servers) {
+          const rule = run.one(T.rule, `${server}-route`).inputs;
+          const host = want.hosts?.[server as keyof typeof want.hosts];
+          if (host) expect(rule.conditions).toContainEqual({ hostHeader: { values: [host] } });
+          else expect(rule.conditions.some((c: { hostHeader?: unknown }) => c.hostHeader)).toBe(false);
+          expect(rule.actions[0]).toMatchObject({
+            type: 'forward',
+            targetGroupArn: expect.stringContaining(`${server}-tg`),
+          });
+        }
+        expect(run.one(T.rule, 'everything-route').inputs.conditions).toContainEqual({
+          pathPattern: { values: ['/everything', '/everything/*'] },
         });
-      }
-    });
+      },
+    );
 
     it('health-checks the app on its readiness path and drains for the app drain period', () => {
       const tg = run.one(T.targetGroup, 'app-tg').inputs;
@@ -109,7 +132,7 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
     });
 
     it('rolls back a failing deployment and never drops below the running capacity', () => {
-      for (const server of Object.keys(want.hosts)) {
+      for (const server of want.servers) {
         const service = run.one(T.service, `${server}-service`).inputs;
         expect(service.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
         expect(service.deploymentMinimumHealthyPercent).toBe(100);
@@ -197,7 +220,7 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
     });
 
     it('ships logs to CloudWatch with the configured retention', () => {
-      for (const server of Object.keys(want.hosts)) {
+      for (const server of want.servers) {
         expect(run.one(T.logGroup, `${server}-logs`).inputs.retentionInDays).toBe(want.logRetentionDays);
         expect(container(server).logConfiguration.logDriver).toBe('awslogs');
       }
@@ -212,10 +235,14 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
       });
       expect(appIn.cidrIpv4).toBeUndefined();
       const worldOpen = run.ofType(T.ingress).filter((rule) => rule.inputs.cidrIpv4 !== undefined);
-      expect(worldOpen.map((rule) => [rule.inputs.securityGroupId, rule.inputs.fromPort]).sort()).toEqual([
-        ['mcp-fleet-sg-id', 443],
-        ['mcp-fleet-sg-id', 80],
-      ]);
+      expect(worldOpen.map((rule) => [rule.inputs.securityGroupId, rule.inputs.fromPort]).sort()).toEqual(
+        want.https
+          ? [
+              ['mcp-fleet-sg-id', 443],
+              ['mcp-fleet-sg-id', 80],
+            ]
+          : [['mcp-fleet-sg-id', 80]],
+      );
       const albOut = run.one(T.egress, 'mcp-fleet-to-app').inputs;
       expect(albOut).toMatchObject({ referencedSecurityGroupId: 'app-sg-id', fromPort: 3000 });
     });
@@ -236,12 +263,8 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
     });
 
     it('exports each server URL, the Redis endpoint without its token, the image and the cluster', async () => {
-      const urls = await promiseOf(run.outputs.serverUrls);
-      expect(urls).toEqual(
-        Object.fromEntries(
-          Object.entries(want.hosts).map(([server, host]) => [server, `https://${host}/mcp`]),
-        ),
-      );
+      expect(await promiseOf(run.outputs.serverUrls)).toEqual(want.urls);
+      expect(await promiseOf(run.outputs.loadBalancerDnsName)).toBe(ALB_DNS);
       expect(await promiseOf(run.outputs.redisEndpoint)).toBe(
         'master.mcp-fleet-redis-group.cache.amazonaws.com',
       );

@@ -1,5 +1,10 @@
 import { beforeAll, expect, it } from 'vitest';
-import { assertSecretsOnlyWhereAllowed, SHIPPED_SECRETS } from './expectations.js';
+import {
+  assertSecretsOnlyWhereAllowed,
+  SHIPPED_SECRETS,
+  STAGING_DOMAIN,
+  userSettings,
+} from './expectations.js';
 import { type ProgramRun, readStackConfig, runProgram } from './harness.js';
 
 /** The app switched to OAuth: issuer and audience become plain env, and no API keys exist anywhere. */
@@ -14,7 +19,7 @@ let run: ProgramRun;
 beforeAll(async () => {
   const servers = readStackConfig('staging').servers as Record<string, Record<string, unknown>>;
   run = await runProgram('staging', {
-    platform: 'eks',
+    ...userSettings('staging', 'eks'),
     servers: { ...servers, app: { ...servers.app, auth } },
     serverSecrets: {},
   });
@@ -32,7 +37,7 @@ it('hands the app its OAuth issuer, audience and JWKS as plain env', () => {
       { name: 'OAUTH_ISSUER', value: auth.issuer },
       { name: 'OAUTH_AUDIENCE', value: auth.audience },
       { name: 'OAUTH_JWKS_URL', value: auth.jwksUrl },
-      { name: 'PUBLIC_URL', value: 'https://mcp.staging.example.com' },
+      { name: 'PUBLIC_URL', value: `https://app.${STAGING_DOMAIN}` },
     ]),
   );
   expect(env.map((variable) => variable.name)).not.toContain('AUTH_API_KEYS');
@@ -44,6 +49,6 @@ it('creates no API-key secret, and still keeps every other secret out of plainte
   expect(run.ofType('aws:secretsmanager/secret:Secret').map((s) => s.name)).not.toContain('mcp-fleet-app');
   assertSecretsOnlyWhereAllowed(
     run,
-    SHIPPED_SECRETS.filter((value) => !value.endsWith('AUTH_API_KEYS')),
+    SHIPPED_SECRETS.filter((value) => !value.endsWith('app-api-key')),
   );
 });

@@ -1,12 +1,13 @@
 import { beforeAll } from 'vitest';
 import { describeEks } from './eks-suite.js';
+import { userSettings } from './expectations.js';
 import { describeFoundation } from './foundation-suite.js';
 import { type ProgramRun, runProgram } from './harness.js';
 
 let run: ProgramRun;
 beforeAll(async () => {
-  run = await runProgram('staging', { platform: 'eks' });
+  run = await runProgram('staging', userSettings('staging', 'eks'));
 });
 
-describeFoundation('staging', () => run);
+describeFoundation('staging', 'eks', () => run);
 describeEks('staging', 'f5-nginx', () => run);

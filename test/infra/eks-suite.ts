@@ -1,5 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertSecretsOnlyWhereAllowed, expectedFor } from './expectations.js';
+import { SECRETS_REVISION_ANNOTATION } from '../../infra/k8s/workload.js';
+import { nameFor } from '../../infra/shared/names.js';
+import {
+  assertSecretsOnlyWhereAllowed,
+  createdAfter,
+  EKS_ACCESS,
+  expectedFor,
+  NLB_DNS,
+} from './expectations.js';
 import { type ProgramRun, promiseOf, type Recorded, type Stack } from './harness.js';
 import { schemaProblems } from './k8s-schema.js';
 
@@ -43,7 +51,7 @@ export function describeEks(
   controller: 'f5-nginx' | 'ingress-nginx',
   program: () => ProgramRun,
 ): void {
-  const want = expectedFor(stack);
+  const want = expectedFor(stack, 'eks');
   describe(`EKS on ${stack} with ${controller}`, () => {
     let run: ProgramRun;
     // biome-ignore lint/suspicious/noExplicitAny: a Deployment's pod spec, read field by field below.
@@ -103,7 +111,7 @@ export function describeEks(
       expect(cluster.vpcConfig).toMatchObject({
         endpointPrivateAccess: true,
         endpointPublicAccess: true,
-        publicAccessCidrs: ['203.0.113.0/24'],
+        publicAccessCidrs: EKS_ACCESS.publicAccessCidrs,
       });
       expect(cluster.deletionProtection).toBe(want.deletionProtection);
       expect(run.one(T.logGroup, 'mcp-fleet-control-plane').inputs).toMatchObject({
@@ -112,13 +120,14 @@ export function describeEks(
       });
     });
 
-    it('grants the admin and CI roles cluster access through access entries', () => {
+    it('grants the admin and CI roles cluster access through access entries named by principal', () => {
       const principals = run.ofType(T.accessPolicy).map((association) => association.inputs.principalArn);
-      expect(principals.sort()).toEqual([
-        'arn:aws:iam::111122223333:role/github-actions-deploy',
-        'arn:aws:iam::111122223333:role/platform-admin',
-      ]);
-      expect(run.ofType(T.accessEntry)).toHaveLength(2);
+      expect(principals.sort()).toEqual([...EKS_ACCESS.ciRoleArns, ...EKS_ACCESS.adminRoleArns].sort());
+      const entries = run.ofType(T.accessEntry);
+      expect(entries).toHaveLength(2);
+      for (const entry of entries) {
+        expect(entry.name).toBe(`mcp-fleet-access-${nameFor(entry.inputs.principalArn)}`);
+      }
     });
 
     it('runs an AL2023 managed node group in the private subnets', () => {
@@ -160,7 +169,13 @@ export function describeEks(
       if (controller === 'f5-nginx') expect(release.chart).toBe('oci://ghcr.io/nginx/charts/nginx-ingress');
       else expect(release.repositoryOpts).toEqual({ repo: 'https://kubernetes.github.io/ingress-nginx' });
       const annotations = release.values.controller.service.annotations;
-      expect(annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-cert']).toBe(want.certificateArn);
+      // TLS at the NLB with the certificate ACM issued for the domain; none without a domain.
+      expect(annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-cert']).toBe(
+        want.https
+          ? run.one('aws:acm/certificateValidation:CertificateValidation', 'mcp-fleet-cert').inputs
+              .certificateArn
+          : undefined,
+      );
     });
 
     it(`gives SSE ingresses the ${controller} streaming annotations`, () => {
@@ -182,7 +197,51 @@ export function describeEks(
             },
       );
       const rule = run.one(T.ingress, 'app-ingress').inputs.spec.rules[0];
-      expect(rule.host).toBe(want.hosts.app);
+      expect(rule.host).toBe(want.hosts?.app);
+    });
+
+    it('names every server under the domain: CNAMEs to the ingress NLB', () => {
+      for (const [server, host] of Object.entries(want.hosts ?? {})) {
+        expect(run.one('aws:route53/record:Record', `${server}-dns`).inputs).toMatchObject({
+          zoneId: 'Z0MOCKZONE',
+          name: host,
+          type: 'CNAME',
+          records: [NLB_DNS],
+        });
+      }
+      expect(want.hosts).toBeDefined();
+    });
+
+    it('strips the /everything prefix in nginx, so the server sees /mcp', () => {
+      const ingress = run.one(T.ingress, 'everything-ingress').inputs;
+      const path = ingress.spec.rules[0].http.paths[0];
+      if (controller === 'f5-nginx') {
+        expect(path).toMatchObject({ path: '/everything/', pathType: 'Prefix' });
+        expect(ingress.metadata.annotations['nginx.org/rewrites']).toBe('serviceName=everything rewrite=/');
+      } else {
+        expect(path).toMatchObject({ path: '/everything(/|$)(.*)', pathType: 'ImplementationSpecific' });
+        expect(ingress.metadata.annotations).toMatchObject({
+          'nginx.ingress.kubernetes.io/use-regex': 'true',
+          'nginx.ingress.kubernetes.io/rewrite-target': '/$2',
+        });
+      }
+    });
+
+    it('rolls the pods when a secret value changes, and starts them after their Secret exists', () => {
+      const deployment = run.one(T.deployment, 'app-deployment');
+      const annotations = deployment.inputs.spec.template.metadata.annotations;
+      expect(annotations[SECRETS_REVISION_ANNOTATION]).toMatch(/^[0-9a-f]{32}$/);
+      expect(createdAfter(deployment)).toContain(`${T.secret}::app-secret`);
+      expect(createdAfter(run.one(T.secret, 'app-secret'))).toEqual(
+        expect.arrayContaining([
+          'aws:secretsmanager/secretVersion:SecretVersion::mcp-fleet-redis-secret',
+          'aws:secretsmanager/secretVersion:SecretVersion::mcp-fleet-app',
+        ]),
+      );
+      // A server with no secrets has nothing to roll on.
+      expect(
+        run.one(T.deployment, 'everything-deployment').inputs.spec.template.metadata.annotations,
+      ).toBeUndefined();
     });
 
     it('probes liveness on /live (no Redis dependency), readiness on /ready, and gives startup its own probe', () => {
@@ -253,7 +312,7 @@ export function describeEks(
     });
 
     it('keeps a disruption budget for every server', () => {
-      for (const server of Object.keys(want.hosts)) {
+      for (const server of want.servers) {
         expect(run.one(T.pdb, `${server}-pdb`).inputs.spec).toMatchObject({ maxUnavailable: 1 });
       }
     });
@@ -319,12 +378,8 @@ export function describeEks(
 
     it('exports the kubeconfig as a secret, the ingress hostname and each server URL', async () => {
       expect(await run.outputs.kubeconfig.isSecret).toBe(true);
-      expect(await promiseOf(run.outputs.ingressHostname)).toContain('elb.amazonaws.com');
-      expect(await promiseOf(run.outputs.serverUrls)).toEqual(
-        Object.fromEntries(
-          Object.entries(want.hosts).map(([server, host]) => [server, `https://${host}/mcp`]),
-        ),
-      );
+      expect(await promiseOf(run.outputs.ingressHostname)).toBe(NLB_DNS);
+      expect(await promiseOf(run.outputs.serverUrls)).toEqual(want.urls);
       expect(await promiseOf(run.outputs.clusterName)).toBe(`mcp-fleet-${stack}`);
     });
   });

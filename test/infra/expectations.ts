@@ -1,15 +1,73 @@
 import { expect } from 'vitest';
-import { FAKE_SECRET_PREFIX, type ProgramRun, type Stack } from './harness.js';
+import {
+  FAKE_SECRET_PREFIX,
+  type ProgramRun,
+  type Recorded,
+  readStackConfig,
+  type Stack,
+} from './harness.js';
+
+/** The one value a user must set before production's first `up`; staging on ECS deploys as shipped. */
+export const PRODUCTION_DOMAIN = 'mcp.example.com';
+/** EKS with the F5 controller routes by host only, so staging on EKS needs a domain too. */
+export const STAGING_DOMAIN = 'staging.mcp.example.com';
+
+/** The domain each stack runs under in the tests: production always, staging on EKS. */
+export function domainOf(stack: Stack, platform: 'ecs' | 'eks'): string | undefined {
+  if (stack === 'production') return PRODUCTION_DOMAIN;
+  return platform === 'eks' ? STAGING_DOMAIN : undefined;
+}
+/** What a user sets for `platform: eks`: who may reach the API endpoint, who administers the cluster. */
+export const EKS_ACCESS = {
+  publicAccessCidrs: ['198.51.100.0/24'],
+  adminRoleArns: ['arn:aws:iam::111122223333:role/platform-admin'],
+  ciRoleArns: ['arn:aws:iam::111122223333:role/github-actions-deploy'],
+};
+
+/** The stack file plus what its README tells a user to set for this platform, as `runProgram` overrides. */
+export function userSettings(stack: Stack, platform: 'ecs' | 'eks'): Record<string, unknown> {
+  const eks = readStackConfig(stack).eks as Record<string, unknown>;
+  const domain = domainOf(stack, platform);
+  return {
+    platform,
+    ...(domain ? { domain } : {}),
+    ...(platform === 'eks'
+      ? {
+          eks: {
+            ...eks,
+            endpoint: { publicAccess: true, publicAccessCidrs: EKS_ACCESS.publicAccessCidrs },
+            adminRoleArns: EKS_ACCESS.adminRoleArns,
+            ciRoleArns: EKS_ACCESS.ciRoleArns,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The mocked load balancer names (test/infra/harness.ts): where a stack without a domain serves. */
+export const ALB_DNS = 'mcp-fleet-alb.eu-west-1.elb.amazonaws.com';
+export const NLB_DNS = 'mcp-fleet-ingress-service.elb.amazonaws.com';
 
 /** What each stack file promises, written out independently of the program so a regression shows. */
-export function expectedFor(stack: Stack) {
+export function expectedFor(stack: Stack, platform: 'ecs' | 'eks' = 'ecs') {
   const production = stack === 'production';
+  const lb = platform === 'ecs' ? ALB_DNS : NLB_DNS;
+  const domain = domainOf(stack, platform);
+  const scheme = domain ? 'https' : 'http';
+  const hosts = domain ? { app: `app.${domain}`, everything: `everything.${domain}` } : undefined;
   return {
     deletionProtection: production,
-    certificateArn: `arn:aws:acm:eu-west-1:111122223333:certificate/00000000-0000-0000-0000-00000000000${production ? 2 : 1}`,
-    hosts: production
-      ? { app: 'mcp.example.com', everything: 'everything.example.com' }
-      : { app: 'mcp.staging.example.com', everything: 'everything.staging.example.com' },
+    domain,
+    /** With a domain the stack serves HTTPS with the ACM certificate the program requests for it. */
+    https: domain !== undefined,
+    /** server → public host; none without a domain (it serves on the load balancer's name). */
+    hosts,
+    servers: ['app', 'everything'],
+    /** server → the public MCP URL the stack exports. */
+    urls: {
+      app: `${scheme}://${hosts?.app ?? lb}/mcp`,
+      everything: `${scheme}://${hosts?.everything ?? lb}/everything/mcp`,
+    },
     appScaling: production ? { min: 3, max: 12, cpuTarget: 55 } : { min: 2, max: 4, cpuTarget: 60 },
     everythingReplicas: production ? 2 : 1,
     appResources: production ? { cpu: 1024, memory: 2048 } : { cpu: 512, memory: 1024 },
@@ -17,12 +75,13 @@ export function expectedFor(stack: Stack) {
     /** The app's plain security settings: API-key auth, its public host, one proxy hop in front. */
     appSecurityEnv: {
       AUTH_MODE: 'apikey',
-      ALLOWED_HOSTS: production ? 'mcp.example.com' : 'mcp.staging.example.com',
-      PUBLIC_URL: production ? 'https://mcp.example.com' : 'https://mcp.staging.example.com',
+      ALLOWED_HOSTS: hosts?.app ?? lb,
+      PUBLIC_URL: `${scheme}://${hosts?.app ?? lb}`,
       TRUST_PROXY: '1',
     },
     containerInsights: production ? 'enhanced' : 'enabled',
     azCount: production ? 3 : 2,
+    availabilityZones: production ? ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] : ['eu-west-1a', 'eu-west-1b'],
     natGateways: production ? 3 : 1,
     redis: production
       ? {
@@ -40,6 +99,11 @@ export function expectedFor(stack: Stack) {
   };
 }
 
+/** `type::name` of every resource the engine creates before `resource` (see Recorded.dependsOn). */
+export function createdAfter(resource: Recorded): string[] {
+  return resource.dependsOn;
+}
+
 /** Where a secret value may legitimately appear: the secret stores themselves and credential fields. */
 const ALLOWED_SECRET_PLACES: Record<string, RegExp> = {
   'aws:secretsmanager/secretVersion:SecretVersion': /^secretString$/,
@@ -48,9 +112,9 @@ const ALLOWED_SECRET_PLACES: Record<string, RegExp> = {
   'kubernetes:core/v1:Secret': /^stringData\./,
 };
 
-/** The fake values of every secret the shipped stacks deliver: the API keys, the state key, the Redis token. */
+/** The fake values of every secret the shipped stacks deliver, all generated: the API keys, the state key, the Redis token. */
 export const SHIPPED_SECRETS = [
-  `${FAKE_SECRET_PREFIX}AUTH_API_KEYS`,
+  `${FAKE_SECRET_PREFIX}mcp-fleet-app-api-key`,
   `${FAKE_SECRET_PREFIX}mcp-fleet-state-key`,
   `${FAKE_SECRET_PREFIX}mcp-fleet-redis-auth-token`,
 ];

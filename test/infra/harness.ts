@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
@@ -17,6 +18,11 @@ export interface Recorded {
   inputs: Record<string, any>;
   /** Input paths (dot-separated) whose values were marked secret. */
   secretPaths: string[];
+  /**
+   * `type::name` of every resource the engine must create first: explicit `dependsOn` and the
+   * resources its inputs come from, exactly as the SDK sends them to the engine.
+   */
+  dependsOn: string[];
 }
 
 const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
@@ -86,7 +92,36 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
   };
   switch (type) {
     case 'aws:lb/loadBalancer:LoadBalancer':
-      return { ...base, dnsName: `${name}.eu-west-1.elb.amazonaws.com`, arnSuffix: `app/${name}/0123` };
+      return {
+        ...base,
+        dnsName: `${name}.eu-west-1.elb.amazonaws.com`,
+        arnSuffix: `app/${name}/0123`,
+        zoneId: 'Z32O12XQLNTSW2',
+      };
+    case 'aws:secretsmanager/secretVersion:SecretVersion':
+      // Secrets Manager mints a new version id for every new value.
+      return { ...base, versionId: createHash('sha256').update(String(inputs.secretString)).digest('hex') };
+    case 'random:index/randomId:RandomId':
+      return { ...base, hex: createHash('sha256').update(name).digest('hex').slice(0, 8) };
+    case 'aws:acm/certificate:Certificate':
+      return {
+        ...base,
+        domainValidationOptions: [inputs.domainName, ...(inputs.subjectAlternativeNames as string[])].map(
+          (domainName) => ({
+            domainName,
+            resourceRecordName: `_0123.${inputs.domainName}.`,
+            resourceRecordType: 'CNAME',
+            resourceRecordValue: '_4567.acm-validations.aws.',
+          }),
+        ),
+      };
+    case 'aws:acm/certificateValidation:CertificateValidation':
+      return { ...base, certificateArn: inputs.certificateArn };
+    case 'aws:amp/workspace:Workspace':
+      return {
+        ...base,
+        prometheusEndpoint: `https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-${name}/`,
+      };
     case 'aws:lb/targetGroup:TargetGroup':
       return { ...base, arnSuffix: `targetgroup/${name}/4567` };
     case 'aws:elasticache/replicationGroup:ReplicationGroup':
@@ -141,7 +176,7 @@ export async function runProgram(
       newResource(args) {
         const secretPaths: string[] = [];
         const inputs = unwrapSecrets(args.inputs, '', secretPaths) as Record<string, unknown>;
-        resources.push({ type: args.type, name: args.name, inputs, secretPaths });
+        resources.push({ type: args.type, name: args.name, inputs, secretPaths, dependsOn: [] });
         return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
       },
       call(args) {
@@ -157,6 +192,8 @@ export async function runProgram(
             return { userName: 'AWS', password: `${FAKE_SECRET_PREFIX}ecr`, proxyEndpoint: 'https://ecr' };
           case 'aws:index/getCallerIdentity:getCallerIdentity':
             return { accountId: '111122223333', arn: 'arn:aws:iam::111122223333:user/ci', userId: 'ci' };
+          case 'aws:route53/getZone:getZone':
+            return { zoneId: 'Z0MOCKZONE', name: args.inputs.name };
           case 'aws:index/getPartition:getPartition':
             return { partition: 'aws', dnsSuffix: 'amazonaws.com' };
           default:
@@ -168,6 +205,7 @@ export async function runProgram(
     stack,
     options.preview ?? false,
   );
+  recordDependencies(resources);
   const raw = { ...readStackConfig(stack), ...overrides };
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw)) {
@@ -191,6 +229,31 @@ export async function runProgram(
       }
       return matches[0] as Recorded;
     },
+  };
+}
+
+/**
+ * The mock monitor drops the dependency list of each registration, so wrap it: the request names the
+ * resource and the URNs it depends on, and the mock's `newResource` has just recorded it.
+ */
+function recordDependencies(resources: Recorded[]): void {
+  type Request = { getType(): string; getName(): string; getDependenciesList(): string[] };
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(request: Request, callback: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) => {
+    const dependsOn = request.getDependenciesList().map((urn) => {
+      const [, , qualifiedType = '', name = ''] = urn.split('::');
+      return `${qualifiedType.split('$').pop()}::${name}`;
+    });
+    const result = register(request, callback);
+    // The mock calls newResource synchronously, first thing: the record it pushed is the last one.
+    const recorded = resources.at(-1);
+    if (recorded?.type === request.getType() && recorded.name === request.getName()) {
+      recorded.dependsOn = dependsOn;
+    }
+    return result;
   };
 }
 

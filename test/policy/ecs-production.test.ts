@@ -1,10 +1,11 @@
 import { beforeAll } from 'vitest';
+import { userSettings } from '../infra/expectations.js';
 import { type ProgramRun, runProgram } from '../infra/harness.js';
 import { describePolicyPack } from './policy-suite.js';
 
 let run: ProgramRun;
 beforeAll(async () => {
-  run = await runProgram('production', { platform: 'ecs' });
+  run = await runProgram('production', userSettings('production', 'ecs'));
 });
 
 describePolicyPack('production', 'ecs', () => run);

@@ -179,7 +179,7 @@ export function describePolicyPack(stack: Stack, platform: Platform, program: ()
           {
             policy: 'containers-have-limits',
             message:
-              'ECS task definition app-task: set task-level cpu and memory (Fargate requires both), or cpu and a memory limit on every container; unbounded: "app"',
+              'ECS task definition app-task: set task-level cpu and memory (Fargate requires both), or cpu and a memory limit on every container; unbounded: "app", "metrics-collector"',
           },
         ]);
       } else {
