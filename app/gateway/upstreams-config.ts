@@ -80,16 +80,18 @@ const upstreamSchema = z
       .max(300, 'expected 1 to 300')
       .optional(),
     headersFromEnv: z
-      .record(
-        z
-          .string()
-          .regex(HEADER_NAME, 'expected an HTTP header name')
-          .refine(
-            (name) => !RESERVED_HEADERS.has(name.toLowerCase()),
-            'expected a header the gateway does not set itself',
-          ),
-        z.string().regex(ENV_NAME, 'expected the name of an environment variable'),
-      )
+      .record(z.string(), z.string().regex(ENV_NAME, 'expected the name of an environment variable'))
+      // Keys are checked here: zod reports a bad record key only as "Invalid key in record".
+      .superRefine((headers, ctx) => {
+        for (const name of Object.keys(headers)) {
+          const problem = !HEADER_NAME.test(name)
+            ? 'expected an HTTP header name'
+            : RESERVED_HEADERS.has(name.toLowerCase())
+              ? 'expected a header the gateway does not set itself'
+              : undefined;
+          if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+        }
+      })
       .optional(),
   })
   .superRefine((upstream, ctx) => {
@@ -121,13 +123,19 @@ const upstreamSchema = z
     }
   });
 
-const upstreamsSchema = z.record(
-  z
-    .string()
-    .regex(UPSTREAM_NAME, 'expected an upstream name of lower-case letters, digits and dashes (a DNS label)'),
-  upstreamSchema,
-  'expected a JSON object of upstreams by name',
-);
+const upstreamsSchema = z
+  .record(z.string(), upstreamSchema, 'expected a JSON object of upstreams by name')
+  .superRefine((upstreams, ctx) => {
+    for (const name of Object.keys(upstreams)) {
+      if (!UPSTREAM_NAME.test(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'expected an upstream name of lower-case letters, digits and dashes (a DNS label)',
+        });
+      }
+    }
+  });
 
 /** How one upstream's instances are found. */
 export type InstanceSource =
