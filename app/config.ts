@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { DNS_SERVER, parseUpstreams, type UpstreamConfig } from './gateway/upstreams-config.js';
 
 /**
  * The node's whole configuration, read once from the environment at start.
@@ -132,6 +133,12 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_IP: integer('RATE_LIMIT_PER_IP', 0, 1_000_000, 1200),
   REQUEST_BODY_TIMEOUT_SECONDS: integer('REQUEST_BODY_TIMEOUT_SECONDS', 1, 600, 10),
   MAX_BATCH_SIZE: integer('MAX_BATCH_SIZE', 1, 1000, 32),
+  // The gateway to third-party MCP servers (app/gateway, docs/gateway.md). UPSTREAMS is parsed in loadConfig.
+  UPSTREAMS: optionalString,
+  UPSTREAM_DNS_SERVERS: commaList.refine(
+    (servers) => servers === undefined || servers.every((server) => DNS_SERVER.test(server)),
+    'expected comma-separated DNS server addresses, each an IP with an optional port (10.0.0.2, 127.0.0.1:5353)',
+  ),
   // Test fixtures of the official conformance suite; never on in production.
   MCP_CONFORMANCE_FIXTURES: optionalString
     .refine(
@@ -173,6 +180,14 @@ export interface Config {
   rateLimit: RateLimitConfig;
   /** MCP_CONFORMANCE_FIXTURES: the tools, resources and prompts the official conformance suite calls. */
   conformanceFixtures: boolean;
+  gateway: GatewayConfig;
+}
+
+/** UPSTREAMS and how `dns` upstreams are resolved (app/gateway). */
+export interface GatewayConfig {
+  upstreams: UpstreamConfig[];
+  /** UPSTREAM_DNS_SERVERS; unset means the system resolver (/etc/resolv.conf). */
+  dnsServers: string[] | undefined;
 }
 
 /** Who may call: nobody is checked (`none`), shared API keys, or OAuth 2.1 access tokens (JWT). */
@@ -236,6 +251,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (ports?.METRICS_PORT && ports.METRICS_PORT === ports.PORT) {
     problems.push(`METRICS_PORT: expected a port other than PORT (${ports.PORT})`);
   }
+  const gateway = parseUpstreams(env.UPSTREAMS, env);
+  problems.push(...gateway.problems);
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -294,6 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perIp: e.RATE_LIMIT_PER_IP,
     },
     conformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
+    gateway: { upstreams: gateway.upstreams, dnsServers: e.UPSTREAM_DNS_SERVERS },
   };
 }
 

@@ -4,6 +4,7 @@ import { createMcpHandler, InMemoryServerEventBus, type ServerEventBus } from '@
 import type { Redis } from 'ioredis';
 import { RedisServerEventBus } from './bus/redis-event-bus.js';
 import type { Config } from './config.js';
+import { createGateway } from './gateway/index.js';
 import { createHttpApp } from './http/app.js';
 import { createMcpEndpoint } from './http/mcp-endpoint.js';
 import { metricsApp } from './http/operations.js';
@@ -115,6 +116,15 @@ export async function startNode(
     sseSessions.notify(event);
   });
 
+  const gateway = createGateway({
+    config: config.gateway,
+    stateKey: config.stateKey,
+    previousStateKey: config.previousStateKey,
+    registry: metrics.registry,
+    logger,
+  });
+  await gateway.start();
+
   let draining = false;
   const tracking = requestTracking({ logger, metrics, isDraining: () => draining });
   const app = createHttpApp({
@@ -131,6 +141,7 @@ export async function startNode(
     tracking: tracking.middleware,
     mcp: createMcpEndpoint({ modern, sessions, store, logger }),
     legacySse: legacySseRouter({ sessions: sseSessions, store, logger }),
+    gateway: gateway.router,
     security: createHttpSecurity({ config, limiters: rateLimiters, logger }),
   });
 
@@ -190,6 +201,7 @@ export async function startNode(
       }
       await sessions.closeAll();
       await sseSessions.closeAll();
+      await gateway.close();
       await modern.close();
       await relay.close();
       server.closeAllConnections();

@@ -11,12 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type LocalCluster, startCluster } from '../test/helpers/cluster.js';
+import { startEverything, type Upstream } from '../test/helpers/upstreams.js';
 
-const USAGE = `Usage: npm run cluster -- [--nodes N] [--port PORT] [--fixtures]
+const USAGE = `Usage: npm run cluster -- [--nodes N] [--port PORT] [--fixtures] [--upstreams]
 
   --nodes N     app nodes behind nginx (default 3, at most 16)
   --port PORT   nginx's port on 127.0.0.1 (default 8080; 0 picks a free one)
   --fixtures    register the conformance fixtures (MCP_CONFORMANCE_FIXTURES=1)
+  --upstreams   also start two replicas of @modelcontextprotocol/server-everything in each
+                transport, behind the gateway at /servers/everything/mcp and
+                /servers/everything-sse/sse (needs: npm ci --prefix test/tools)
 
 Needs nginx and redis-server on the PATH: sudo apt-get install -y nginx redis-server`;
 
@@ -26,6 +30,7 @@ function parseOptions() {
       nodes: { type: 'string', default: '3' },
       port: { type: 'string', default: '8080' },
       fixtures: { type: 'boolean', default: false },
+      upstreams: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -39,7 +44,7 @@ function parseOptions() {
     fail(`--nodes: expected 1 to 16, got ${values.nodes}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     fail(`--port: expected 0 to 65535, got ${values.port}`);
-  return { nodes, port, fixtures: values.fixtures };
+  return { nodes, port, fixtures: values.fixtures, upstreams: values.upstreams };
 }
 
 function fail(message: string): never {
@@ -51,7 +56,21 @@ async function main(): Promise<void> {
   const options = parseOptions();
   const logDir = mkdtempSync(join(tmpdir(), 'mcp-fleet-cluster-'));
   let cluster: LocalCluster;
+  const upstreams: Upstream[] = [];
+  const stopUpstreams = () => Promise.all(upstreams.map((upstream) => upstream.kill('SIGTERM')));
   try {
+    if (options.upstreams) {
+      upstreams.push(
+        ...(await Promise.all([
+          startEverything('streamableHttp', 'everything-1'),
+          startEverything('streamableHttp', 'everything-2'),
+          startEverything('sse', 'everything-sse-1'),
+          startEverything('sse', 'everything-sse-2'),
+        ])),
+      );
+    }
+    const urlsOf = (prefix: string) =>
+      upstreams.filter((u) => u.name.replace(/-\d+$/, '') === prefix).map((u) => u.url);
     cluster = await startCluster({
       nodes: options.nodes,
       port: options.port === 0 ? undefined : options.port,
@@ -61,10 +80,19 @@ async function main(): Promise<void> {
         REDIS_KEY_PREFIX: 'mcp-fleet:',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
         ...(options.fixtures ? { MCP_CONFORMANCE_FIXTURES: '1' } : {}),
+        ...(options.upstreams
+          ? {
+              UPSTREAMS: JSON.stringify({
+                everything: { urls: urlsOf('everything') },
+                'everything-sse': { urls: urlsOf('everything-sse') },
+              }),
+            }
+          : {}),
       },
       maxLogLines: 200,
     });
   } catch (err) {
+    await stopUpstreams();
     process.stderr.write(`cluster: could not start: ${(err as Error).message}\n`);
     process.exit(1);
   }
@@ -90,6 +118,13 @@ async function main(): Promise<void> {
     ...(options.fixtures
       ? [`  fixtures       on: the conformance suite's test_* tools, test:// resources and prompts`]
       : []),
+    ...(options.upstreams
+      ? [
+          `  gateway        ${cluster.url}/servers/everything/mcp   (Streamable HTTP, 2 replicas)`,
+          `                 ${cluster.url}/servers/everything-sse/sse   (2024-11-05 HTTP+SSE, 2 replicas)`,
+          ...upstreams.map((u) => `  ${u.name.padEnd(14)} pid ${u.process.pid}   ${u.url}`),
+        ]
+      : []),
     `  health         ${cluster.url}/health  (a different node each time: round robin)`,
     `  nginx          pid ${cluster.nginx.pid}   logs ${cluster.nginx.dir}/{access,error}.log`,
     `  redis          pid ${cluster.redis.pid}   ${cluster.redis.url}`,
@@ -111,6 +146,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${signal}: stopping nginx, draining the nodes, stopping Redis…\n`);
     cluster
       .stop()
+      .then(stopUpstreams)
       .then(() => {
         for (const file of logs.values()) file.end();
         process.stdout.write('stopped.\n');

@@ -21,6 +21,8 @@ export function createHttpApp(deps: {
   mcp: RequestHandler;
   /** The 2024-11-05 HTTP+SSE transport: `GET /sse` and `POST /messages`. */
   legacySse?: RequestHandler;
+  /** The gateway to third-party MCP servers at `/servers/<name>/…` (app/gateway); reads its own raw body. */
+  gateway?: RequestHandler;
   /** Headers, Host/Origin checks, authentication, rate limits and request limits (app/http/security). */
   security: HttpSecurity;
 }): Express {
@@ -41,6 +43,7 @@ export function createHttpApp(deps: {
   );
   // Who may call and how often is settled before a body of up to MAX_BODY is read and parsed.
   app.use(deps.security.gate);
+  if (deps.gateway) app.use('/servers', deps.gateway);
   app.use(express.json({ limit: MAX_BODY }));
   app.use(deps.security.afterParsing);
   app.all('/mcp', deps.mcp);

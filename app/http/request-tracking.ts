@@ -15,7 +15,11 @@ export function requestTracking(deps: { logger: Logger; metrics: Metrics; isDrai
   const middleware = (req: Request, res: Response, next: NextFunction) => {
     const started = performance.now();
     const requestId = req.header('x-request-id') ?? randomUUID();
-    const route = KNOWN_ROUTES.has(req.path) ? req.path : 'other';
+    const route = KNOWN_ROUTES.has(req.path)
+      ? req.path
+      : req.path.startsWith('/servers/')
+        ? '/servers'
+        : 'other';
     const isCall = req.method !== 'GET' && route !== 'other';
     res.setHeader('x-request-id', requestId);
     // While draining, ask keep-alive clients to reconnect, which lands them on another node.
@@ -31,6 +35,8 @@ export function requestTracking(deps: { logger: Logger; metrics: Metrics; isDrai
         status: res.statusCode,
         sessionId: req.header('mcp-session-id') ?? (req.query.sessionId as string | undefined),
         durationMs: Math.round(performance.now() - started),
+        // Fields a route adds for its own requests (the gateway: upstream and instance).
+        ...(res.locals.log as Record<string, string> | undefined),
       };
       if (QUIET_ROUTES.has(route)) deps.logger.debug(line, 'request');
       else deps.logger.info(line, 'request');
