@@ -10,6 +10,7 @@ import { type BenchContext, type ScenarioReport, settingsFor } from './lib/conte
 import { describeMachine, renderResults } from './lib/report.js';
 import { cluster } from './scenarios/cluster.js';
 import { coldStart } from './scenarios/cold-start.js';
+import { failover } from './scenarios/failover.js';
 import { notify } from './scenarios/notify.js';
 import { restore } from './scenarios/restore.js';
 import { roundTrips } from './scenarios/round-trips.js';
@@ -24,6 +25,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioReport>> 
   e: sseMemory,
   f: coldStart,
   g: cluster,
+  h: failover,
 };
 
 const TITLES: Record<string, string> = {
@@ -34,6 +36,7 @@ const TITLES: Record<string, string> = {
   e: 'idle SSE stream memory',
   f: 'cold start to /ready',
   g: 'nginx cluster, 1 node against 3',
+  h: 'Redis failover under load',
 };
 
 async function main(): Promise<void> {
