@@ -46,7 +46,7 @@ export type StoreFailure = 'unreachable' | 'failover' | 'busy' | 'rejected';
 const FAILURE_TEXT: Record<StoreFailure, string> = {
   unreachable: 'is unreachable',
   failover: 'is failing over',
-  busy: 'refuses work for now',
+  busy: 'is out of memory or busy',
   rejected: 'rejected a command',
 };
 

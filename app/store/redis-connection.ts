@@ -38,15 +38,17 @@ export function connectRedis(
     reconnectOnError: (err) => {
       if (!isFailoverReply(err)) return false;
       // Every command in flight gets the same reply: say it once per connection.
-      if (redis.status === 'ready')
-        log.warn({ reply: err.message.split(' ')[0] }, 'redis failover: reconnecting');
+      if (!failoverAnnounced) log.warn({ reply: err.message.split(' ')[0] }, 'redis failover: reconnecting');
+      failoverAnnounced = true;
       return 1;
     },
   };
   const log = options.logger.child({ component: 'redis', role: options.role });
   const redis = new Redis(url, settings);
   let wasReady = false;
+  let failoverAnnounced = false;
   redis.on('ready', () => {
+    failoverAnnounced = false;
     log.info({ url: redactUrlCredentials(url) }, wasReady ? 'redis reconnected' : 'redis connected');
     wasReady = true;
   });

@@ -103,6 +103,8 @@ describe('end to end: Redis failover and half-open sockets, under load through n
       const reasons = load.failureReasons(era);
       if (Object.keys(reasons).length > 0)
         console.log(`[${scenario}] ${era}: failures ${JSON.stringify(reasons)}`);
+      const slowest = Math.max(0, ...load.failures(era).map((f) => f.endedAt - f.startedAt));
+      console.log(`[${scenario}] ${era}: slowest failure ${(slowest / 1000).toFixed(2)} s`);
     }
     console.log(
       `[${scenario}] service resumed ${((resumedAt - faultAt) / 1000).toFixed(2)} s after the fault`,
