@@ -71,7 +71,9 @@ export class SubscriberWatch {
     };
     void Promise.all([...subscriptions, own].map((s) => this.subscribeUntilAnswered(s))).then(async () => {
       while (!this.stopped) {
-        await this.probe();
+        await this.probe().catch((err: Error) =>
+          this.deps.logger.warn({ err: err.message }, 'redis subscriber probe failed'),
+        );
         await new Promise<void>((resolve) => {
           this.wake = resolve;
           setTimeout(resolve, PROBE_EVERY_MS).unref();
