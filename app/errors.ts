@@ -34,11 +34,34 @@ export function jsonRpcErrorResponse(
   return Response.json(jsonRpcErrorBody(code, message, options), { status, headers: options.headers });
 }
 
-/** Thrown by a store when Redis cannot be reached. Mapped to 503 at the HTTP edge. */
+/**
+ * Why a Redis command failed, as far as a caller can act on it (classified in app/store/redis-errors.ts):
+ * - `unreachable`: no connection (down, refused, reset, timed out, half-open);
+ * - `failover`: `READONLY`, `LOADING`, `MASTERDOWN`: the endpoint names a server that is not (yet) the primary;
+ * - `busy`: Redis refuses work for now (`OOM`, `BUSY`, `TRYAGAIN`, `CLUSTERDOWN`);
+ * - `rejected`: any other reply error (a wrong key type, a script error): a bug, not an outage.
+ */
+export type StoreFailure = 'unreachable' | 'failover' | 'busy' | 'rejected';
+
+const FAILURE_TEXT: Record<StoreFailure, string> = {
+  unreachable: 'is unreachable',
+  failover: 'is failing over',
+  busy: 'is out of memory or busy',
+  rejected: 'rejected a command',
+};
+
+/**
+ * Thrown by a store when a Redis command fails, whatever the reason: the HTTP edge answers 503 with
+ * `Retry-After` (never 500, never the SDK's 400), and the message carries no command argument.
+ */
 export class StoreUnavailableError extends Error {
   readonly code = 'STORE_UNAVAILABLE';
-  constructor(operation: string, cause?: unknown) {
-    super(`The session store (Redis) is unreachable during ${operation}`, { cause });
+  constructor(
+    operation: string,
+    cause?: unknown,
+    readonly failure: StoreFailure = 'unreachable',
+  ) {
+    super(`The session store (Redis) ${FAILURE_TEXT[failure]} during ${operation}`, { cause });
     this.name = 'StoreUnavailableError';
   }
 }

@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import { createGateway } from './gateway/index.js';
 import { createHttpApp } from './http/app.js';
 import { createMcpEndpoint } from './http/mcp-endpoint.js';
-import { metricsApp } from './http/operations.js';
+import { metricsApp, type ReadinessCheck } from './http/operations.js';
 import { requestTracking } from './http/request-tracking.js';
 import { createHttpSecurity } from './http/security/http-security.js';
 import { createLogger, type Logger, redactUrlCredentials } from './logger.js';
@@ -22,6 +22,7 @@ import {
   type StreamOwnerRegistry,
 } from './relay/stream-owners.js';
 import { StreamableSessionManager } from './sessions/streamable-session-manager.js';
+import { createCommandHealth } from './store/command-health.js';
 import type { SessionEventStores } from './store/event-store.js';
 import { createMemoryEventStores } from './store/event-store-memory.js';
 import { createRedisEventStores } from './store/event-store-redis.js';
@@ -30,6 +31,7 @@ import { createMemoryStore } from './store/memory-store.js';
 import { createRateLimiters, type RateLimiters } from './store/rate-limiters.js';
 import { connectRedis, waitUntilReady } from './store/redis-connection.js';
 import { createRedisStore } from './store/redis-store.js';
+import { SubscriberWatch } from './store/subscriber-watch.js';
 import type { FleetStore } from './store/types.js';
 import { LegacySseSessions } from './transports/legacy-sse/legacy-sse-sessions.js';
 import { legacySseRouter } from './transports/legacy-sse/routes.js';
@@ -58,6 +60,8 @@ interface Shared {
   eventStores: SessionEventStores;
   /** Per-IP and per-principal limits, shared by all nodes through Redis. */
   rateLimiters: RateLimiters;
+  /** What `/ready` checks besides the drain. */
+  readiness: ReadinessCheck[];
 }
 
 /** Wires one node: the shared store, the MCP handlers for every era, and the HTTP server. */
@@ -66,7 +70,7 @@ export async function startNode(
   logger = createLogger({ level: config.logLevel, nodeId: config.nodeId }),
 ): Promise<RunningNode> {
   const metrics = createMetrics({ nodeId: config.nodeId });
-  const { store, bus, relay, streamOwners, eventStores, rateLimiters } = config.redisUrl
+  const { store, bus, relay, streamOwners, eventStores, rateLimiters, readiness } = config.redisUrl
     ? await connectShared(config, config.redisUrl, logger, metrics)
     : embedded(config, logger);
 
@@ -136,6 +140,7 @@ export async function startNode(
       nodeId: config.nodeId,
       isDraining: () => draining,
       activeSessions: () => sessions.activeSessions + sseSessions.activeSessions,
+      readiness,
     },
     metricsElsewhere: config.metricsPort !== undefined,
     tracking: tracking.middleware,
@@ -237,6 +242,7 @@ function embedded(config: Config, logger: Logger): Shared {
       ttlSeconds: config.eventStream.ttlSeconds,
     }),
     rateLimiters: createRateLimiters({ config: config.rateLimit, keys: createKeys(config.redisKeyPrefix) }),
+    readiness: [],
   };
 }
 
@@ -261,23 +267,53 @@ async function connectShared(
   });
   const keys = createKeys(config.redisKeyPrefix);
   const bus = new RedisServerEventBus(redis, subscriber, keys.eventsChannel(), logger);
-  bus
-    .start()
-    .catch((err: Error) => logger.error({ err: err.message }, 'could not subscribe to server events'));
   const relay = new RedisNodeRelay({ publisher: redis, subscriber, keys, nodeId: config.nodeId, logger });
-  relay
-    .start()
-    .catch((err: Error) => logger.error({ err: err.message }, 'could not subscribe to the relay channel'));
+  // Subscribes the bus and the relay, retrying until Redis answers (a node may start during an
+  // outage), then checks that the subscriber hears this node's own PUBLISH.
+  const subscriberWatch = new SubscriberWatch({
+    subscriber,
+    publisher: redis,
+    channel: keys.nodeProbe(relay.address),
+    logger,
+  });
+  subscriberWatch.start([
+    { name: 'server events', subscribe: () => bus.start() },
+    { name: 'node relay', subscribe: () => relay.start() },
+  ]);
   if (!(await waitUntilReady(redis, 5_000))) {
     logger.error('redis is unreachable at start; serving 503 until it is back');
   }
+  const health = createCommandHealth();
   const store = createRedisStore({
     redis,
     keys,
     sessionTtlSeconds: config.sessionTtlSeconds,
     metrics,
-    onClose: () => quitAll([redis, subscriber]),
+    health,
+    probeKey: keys.nodeProbe(relay.address),
+    logger,
+    onClose: async () => {
+      subscriberWatch.stop();
+      await quitAll([redis, subscriber]);
+    },
   });
+  const readiness: ReadinessCheck[] = [
+    {
+      name: 'redis',
+      problem: () => {
+        if (redis.status !== 'ready') return 'redis unreachable';
+        const failing = health.problem();
+        return failing ? `redis commands failing: ${failing}` : undefined;
+      },
+    },
+    {
+      name: 'redisSubscriber',
+      problem: () => {
+        const problem = subscriberWatch.problem();
+        return problem ? `redis subscriber ${problem}` : undefined;
+      },
+    },
+  ];
   return {
     store,
     bus,
@@ -290,6 +326,7 @@ async function connectShared(
       logger,
     }),
     rateLimiters: createRateLimiters({ config: config.rateLimit, redis, keys }),
+    readiness,
   };
 }
 

@@ -11,6 +11,7 @@ import { describeMachine, renderResults } from './lib/report.js';
 import { cluster } from './scenarios/cluster.js';
 import { coldStart } from './scenarios/cold-start.js';
 import { gateway } from './scenarios/gateway.js';
+import { failover } from './scenarios/failover.js';
 import { notify } from './scenarios/notify.js';
 import { restore } from './scenarios/restore.js';
 import { roundTrips } from './scenarios/round-trips.js';
@@ -26,6 +27,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioReport>> 
   f: coldStart,
   g: cluster,
   h: gateway,
+  i: failover,
 };
 
 const TITLES: Record<string, string> = {
@@ -37,6 +39,7 @@ const TITLES: Record<string, string> = {
   f: 'cold start to /ready',
   g: 'nginx cluster, 1 node against 3',
   h: 'gateway: proxied against direct',
+  i: 'Redis failover under load',
 };
 
 async function main(): Promise<void> {

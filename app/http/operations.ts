@@ -7,6 +7,15 @@ export interface NodeState {
   nodeId: string;
   isDraining(): boolean;
   activeSessions(): number;
+  /** What must work for this node to take traffic (none on the embedded store). */
+  readiness: ReadinessCheck[];
+}
+
+/** A dependency that keeps the node out of the load balancer while it has a problem. */
+export interface ReadinessCheck {
+  name: string;
+  /** Why it cannot serve now, in words that name it (`/ready`'s `reason`), or undefined when it can. */
+  problem(): string | undefined;
 }
 
 type RedisCheck =
@@ -37,7 +46,10 @@ export function operationsRouter(deps: {
 
   router.get('/health', async (_req, res) => {
     const redis = await checkRedis(deps.store);
-    const healthy = redis.status !== 'down';
+    const problems = Object.fromEntries(
+      deps.node.readiness.map((check) => [check.name, check.problem()] as const).filter(([, p]) => p),
+    );
+    const healthy = redis.status !== 'down' && Object.keys(problems).length === 0;
     res.status(healthy ? 200 : 503).json({
       status: healthy ? 'healthy' : 'unhealthy',
       nodeId: deps.node.nodeId,
@@ -46,15 +58,12 @@ export function operationsRouter(deps: {
       draining: deps.node.isDraining(),
       timestamp: new Date().toISOString(),
       checks: { redis },
+      ...(healthy ? {} : { problems }),
     });
   });
 
   router.get('/ready', (_req, res) => {
-    const reason = deps.node.isDraining()
-      ? 'draining'
-      : deps.store.isAvailable()
-        ? undefined
-        : 'redis unreachable';
+    const reason = deps.node.isDraining() ? 'draining' : firstProblem(deps.node.readiness);
     res
       .status(reason ? 503 : 200)
       .json({ ready: !reason, nodeId: deps.node.nodeId, ...(reason ? { reason } : {}) });
@@ -91,6 +100,14 @@ function scrape(metrics: Metrics): express.RequestHandler {
 const notFound: express.RequestHandler = (_req, res) => {
   res.status(404).json(jsonRpcErrorBody(JsonRpcCode.InvalidRequest, 'Not found'));
 };
+
+function firstProblem(checks: ReadinessCheck[]): string | undefined {
+  for (const check of checks) {
+    const problem = check.problem();
+    if (problem) return problem;
+  }
+  return undefined;
+}
 
 async function checkRedis(store: FleetStore): Promise<RedisCheck> {
   if (store.mode === 'embedded') {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { StoreUnavailableError } from '../errors.js';
 import type { Keys } from '../store/keys.js';
+import { storeError } from '../store/redis-errors.js';
 import { defineScripts } from '../store/redis-store.js';
 
 /**
@@ -27,13 +27,12 @@ export function createRedisStreamOwners(deps: {
     refreshOwner: 'refresh-owner-1.lua',
     releaseOwner: 'release-owner-1.lua',
   });
-  // A lost connection is an outage (503 at the edge); a reply error is a bug and stays one.
+  // Any Redis error is a 503 with Retry-After at the edge (redis-errors.ts classifies it).
   const guarded = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
     try {
       return await run();
     } catch (err) {
-      if (err instanceof Error && err.name === 'ReplyError') throw err;
-      throw new StoreUnavailableError(operation, err);
+      throw storeError(operation, err);
     }
   };
   return {

@@ -158,17 +158,27 @@ export class StreamableSessionManager {
     const sessionId = newSessionId();
     const principal = principalOf(options.authInfo);
     const initializeParams = (options.parsedBody as { params: Record<string, unknown> }).params;
+    // [failover] The SDK awaits onsessioninitialized inside its own try and answers any failure as
+    // 400 "Parse error" with the error's text. Keep the store's error, drop that response and the
+    // session, and rethrow: the edge answers 503 with Retry-After, and no session is cached that
+    // Redis never stored.
+    let createFailed: { error: unknown } | undefined;
     const session = await this.connect(sessionId, options.authInfo, async () => {
       const now = Date.now();
-      await this.options.store.create({
-        id: sessionId,
-        initializeParams,
-        protocolVersion: '',
-        principal,
-        subscriptions: [],
-        createdAt: now,
-        lastSeen: now,
-      });
+      try {
+        await this.options.store.create({
+          id: sessionId,
+          initializeParams,
+          protocolVersion: '',
+          principal,
+          subscriptions: [],
+          createdAt: now,
+          lastSeen: now,
+        });
+      } catch (error) {
+        createFailed = { error };
+        throw error;
+      }
     });
     let response: Response;
     try {
@@ -177,6 +187,11 @@ export class StreamableSessionManager {
       await session.server.close();
       throw err;
     }
+    if (createFailed) {
+      await Promise.allSettled([response.body?.cancel(), session.server.close()]);
+      throw createFailed.error;
+    }
+    // [/failover]
     if (session.transport.sessionId === undefined) {
       // The transport refused the initialize (bad Accept, bad content type): no session exists.
       await session.server.close();

@@ -12,6 +12,7 @@ import {
   type SessionEventStores,
 } from './event-store.js';
 import type { Keys } from './keys.js';
+import { classifyRedisError, isOutage } from './redis-errors.js';
 import { defineScripts } from './redis-store.js';
 
 /** The SDK's name for the standalone GET stream of every session. */
@@ -55,8 +56,8 @@ export function createRedisEventStores(deps: {
               JSON.stringify(message),
             )) as string;
           } catch (err) {
-            if ((err as Error).name === 'ReplyError') throw err;
-            // Redis is unreachable. The SDK transport sends nothing when storeEvent throws, so the
+            if (!isOutage(classifyRedisError(err))) throw err;
+            // Redis is unreachable, or failing over (READONLY). The SDK transport sends nothing when storeEvent throws, so the
             // client would wait forever for this response (seen in test/e2e/cluster-faults.test.ts).
             // Deliver it live, unstored, under an id positioned at this instant: resuming after it
             // replays whatever was stored later.

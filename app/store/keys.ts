@@ -19,6 +19,11 @@ export function createKeys(prefix: string) {
     sseStreamOwner: (sessionId: string) => `${prefix}session:{${sessionId}}:sse-owner`,
     /** Each node process listens on its own relay channel (messages from peers, and their acks). */
     relayChannel: (address: string) => `${prefix}relay:${address}`,
+    /**
+     * How a node checks its own Redis connections: the channel its subscriber must hear its own
+     * PUBLISH on, and the key its idle write probe PEXPIREs (which never exists, so nothing is written).
+     */
+    nodeProbe: (address: string) => `${prefix}probe:${address}`,
   };
 }
 

@@ -1,12 +1,23 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { type Logger, redactUrlCredentials } from '../logger.js';
+import { isFailoverReply } from './redis-errors.js';
 
 /**
- * One Redis connection with the settings every node needs:
- * - no offline queue: while Redis is down, commands fail at once, so a request gets a fast 503
- *   instead of hanging until a timeout;
- * - a command timeout, for a half-open connection that never answers;
- * - reconnects forever with capped exponential backoff and jitter, so service resumes by itself.
+ * One Redis connection with the settings every node needs. Every connection is made here, so that
+ * a Redis Cluster client can be returned from this one place later.
+ * - No offline queue: while Redis is down, commands fail at once, so a request gets a fast 503
+ *   instead of hanging until a timeout.
+ * - A command timeout, so that no request waits on Redis for more than 2 s.
+ * - A socket timeout: a socket left half-open (its primary replaced, a NAT entry dropped) answers
+ *   nothing and never closes. TCP keepalive cannot tell (a live middlebox answers the probes, and
+ *   by OS defaults they take minutes), so without this every command on it would time out one by
+ *   one for as long as it stays. ioredis destroys a socket that gets no data within 5 s of a write,
+ *   and reconnects; the keepalive stays as the idle backstop.
+ * - Reconnect on `READONLY`, `LOADING` and `MASTERDOWN` (ElastiCache's failover: the endpoint moves
+ *   to the promoted replica, and connections still open to the old primary answer `READONLY`
+ *   forever). The command that got it fails (503 with Retry-After, the client retries) rather than
+ *   being resent: until DNS moves, the endpoint may still name the old primary.
+ * - Reconnects forever with capped exponential backoff and jitter, so service resumes by itself.
  * `rediss://` URLs get TLS (ElastiCache in-transit encryption) from ioredis itself.
  */
 export function connectRedis(
@@ -18,15 +29,26 @@ export function connectRedis(
     enableOfflineQueue: options.offlineQueue ?? false,
     maxRetriesPerRequest: 1,
     commandTimeout: 2_000,
+    socketTimeout: 5_000,
+    keepAlive: 10_000,
     connectTimeout: 5_000,
     lazyConnect: true,
     retryStrategy: (attempt) =>
       Math.min(50 * 2 ** Math.min(attempt, 6), 2_000) + Math.floor(Math.random() * 100),
+    reconnectOnError: (err) => {
+      if (!isFailoverReply(err)) return false;
+      // Every command in flight gets the same reply: say it once per connection.
+      if (!failoverAnnounced) log.warn({ reply: err.message.split(' ')[0] }, 'redis failover: reconnecting');
+      failoverAnnounced = true;
+      return 1;
+    },
   };
-  const redis = new Redis(url, settings);
   const log = options.logger.child({ component: 'redis', role: options.role });
+  const redis = new Redis(url, settings);
   let wasReady = false;
+  let failoverAnnounced = false;
   redis.on('ready', () => {
+    failoverAnnounced = false;
     log.info({ url: redactUrlCredentials(url) }, wasReady ? 'redis reconnected' : 'redis connected');
     wasReady = true;
   });

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { StoreUnavailableError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { type CommandHealth, keepProbing } from './command-health.js';
 import type { Keys } from './keys.js';
+import { isOutage, storeError } from './redis-errors.js';
 import {
   type FleetStore,
   MAX_SUBSCRIPTIONS_PER_SESSION,
@@ -41,33 +43,46 @@ export function defineScripts<Name extends string>(
   return calls;
 }
 
-/** A Redis reply error (a bug in a script or a wrong key type) is not an outage; everything else is. */
-function isReplyError(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ReplyError';
-}
-
 export function createRedisStore(deps: {
   redis: Redis;
   keys: Keys;
   sessionTtlSeconds: number;
   metrics: Metrics;
+  /** The outcomes of this connection's commands: readiness follows them (see command-health.ts). */
+  health: CommandHealth;
+  /** A key that never exists, for the idle probe (see `probe` below). */
+  probeKey: string;
+  logger: Logger;
   onClose?: () => Promise<void>;
 }): FleetStore {
-  const { redis, keys, sessionTtlSeconds, metrics } = deps;
+  const { redis, keys, sessionTtlSeconds, metrics, health } = deps;
   const scripts = defineScripts(redis, SCRIPTS);
 
+  // Every Redis error leaves here as a StoreUnavailableError (503 with Retry-After at the edge).
   async function timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
     const end = metrics.storeCommandDuration.startTimer({ operation });
     try {
       const result = await run();
       end({ outcome: 'ok' });
+      health.record('ok');
       return result;
     } catch (err) {
       end({ outcome: 'error' });
-      if (isReplyError(err)) throw err;
-      throw new StoreUnavailableError(operation, err);
+      const failure = storeError(operation, err);
+      if (isOutage(failure.failure)) health.record('failed');
+      // A wrong key type or a failing script is a bug that retrying will not fix: say so loudly.
+      else deps.logger.error({ err: failure.cause, operation }, 'redis rejected a command');
+      throw failure;
     }
   }
+
+  // The idle probe is a write that changes nothing (PEXPIRE of a key that never exists): a PING is
+  // answered by a replica too, so only a write tells a demoted primary (READONLY) from the primary.
+  const stopProbing = keepProbing(
+    health,
+    () => timed('probe', () => redis.pexpire(deps.probeKey, 1)),
+    () => redis.status === 'ready',
+  );
 
   const sessions: SessionStore = {
     create: (record) =>
@@ -136,7 +151,7 @@ export function createRedisStore(deps: {
     mode: 'redis',
     sessions,
     memory,
-    isAvailable: () => redis.status === 'ready',
+    isAvailable: () => redis.status === 'ready' && health.problem() === undefined,
     ping: () =>
       timed('ping', async () => {
         const started = performance.now();
@@ -144,6 +159,7 @@ export function createRedisStore(deps: {
         return performance.now() - started;
       }),
     close: async () => {
+      stopProbing();
       await deps.onClose?.();
     },
   };

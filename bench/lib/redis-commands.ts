@@ -17,6 +17,9 @@ export async function countClientCommands(
     const command = String(args[0] ?? '').toLowerCase();
     // Connection setup (the bench's own clients connecting), not traffic.
     if (CONNECTION_SETUP.has(command)) return;
+    // Each node's own health probes (keys.nodeProbe: a PUBLISH a second, a PEXPIRE when idle) run
+    // whether or not calls arrive: they are not round trips of a call.
+    if (args.some((arg) => String(arg).includes(':probe:'))) return;
     if (command === 'multi') inTransaction.add(source);
     if (inTransaction.has(source)) {
       if (command !== 'exec' && command !== 'discard') return;

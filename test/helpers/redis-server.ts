@@ -35,15 +35,20 @@ export interface TestRedisOptions {
    * loses every key, the harsher case.
    */
   durable?: boolean;
+  /** Start as a replica of the Redis on this loopback port (`--replicaof`), as an ElastiCache replica runs. */
+  replicaOf?: number;
 }
 
 export async function startTestRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
   requireBinary('redis-server', 'redis-server');
   const port = await freePort();
-  const dataDir = options.durable ? mkdtempSync(join(tmpdir(), 'mcp-fleet-redis-')) : undefined;
-  const persistence = dataDir
+  // Its own working directory even without persistence: a replica (and a demoted primary) writes
+  // the RDB it receives from its primary there.
+  const dataDir = mkdtempSync(join(tmpdir(), 'mcp-fleet-redis-'));
+  const persistence = options.durable
     ? ['--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'always']
-    : ['--appendonly', 'no'];
+    : ['--dir', dataDir, '--appendonly', 'no'];
+  const replication = options.replicaOf ? ['--replicaof', '127.0.0.1', String(options.replicaOf)] : [];
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const clients: Redis[] = [];
@@ -70,6 +75,7 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
         '--save',
         '',
         ...persistence,
+        ...replication,
         '--protected-mode',
         'yes',
       ],
@@ -104,7 +110,7 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
     close: async () => {
       for (const client of clients) client.disconnect();
       await stop();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,158 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+
+/** A channel the node's subscriber connection must listen on (server events, the node relay). */
+export interface Subscription {
+  name: string;
+  /** Resolves once Redis has answered the SUBSCRIBE. */
+  subscribe(): Promise<void>;
+}
+
+const PROBE_EVERY_MS = 1_000;
+/** How long a probe may take to come back through the subscriber before it counts as unheard. */
+const PROBE_TIMEOUT_MS = 2_000;
+const MAX_SUBSCRIBE_BACKOFF_MS = 2_000;
+
+/**
+ * Keeps the node's subscriber connection subscribed and listening, and says when it is not
+ * (`problem()`, which `/ready` reports).
+ *
+ * - **Subscribing.** Each SUBSCRIBE is retried until Redis answers it. ioredis re-subscribes after
+ *   a reconnect only the channels whose SUBSCRIBE was answered, and fails a queued one on its
+ *   second reconnect attempt, so a node started during an outage would otherwise stay deaf for good.
+ * - **Listening.** Then, every second and whenever the commands connection (re)connects, the
+ *   commands connection PUBLISHes a token on this node's probe channel, and the subscriber must
+ *   hear it:
+ *   - PUBLISH counts only the subscribers of the server that ran it, so 0 means the subscriber sits
+ *     on another server. After a failover, a demoted primary keeps its pub/sub clients (and even
+ *     passes them the new primary's messages through replication), but peers' PUBLISH counts miss
+ *     them, and the relay takes this node for dead.
+ *   - A token not heard in time means a half-open socket.
+ *
+ *   Either way the subscriber reconnects at once (the endpoint names the primary again) and ioredis
+ *   re-subscribes every channel. While the commands connection cannot publish, a PING on the
+ *   subscriber at least finds a dead socket (it fails within the command timeout).
+ */
+export class SubscriberWatch {
+  private problemNow: string | undefined = 'subscribing';
+  private stopped = false;
+  private sequence = 0;
+  private readonly waiting = new Map<string, () => void>();
+  /** Ends the wait between two probes early. */
+  private wake: (() => void) | undefined;
+  private readonly onMessage = (channel: string, token: string) => {
+    if (channel === this.deps.channel) this.waiting.get(token)?.();
+  };
+  // The commands connection reconnected, maybe to another server: check the subscriber now.
+  private readonly onPublisherReady = () => this.wake?.();
+
+  constructor(
+    private readonly deps: {
+      subscriber: Redis;
+      /** The commands connection, which publishes the probes. */
+      publisher: Redis;
+      /** This node's own probe channel (keys.nodeProbe). */
+      channel: string;
+      logger: Logger;
+    },
+  ) {
+    deps.subscriber.on('message', this.onMessage);
+    deps.publisher.on('ready', this.onPublisherReady);
+  }
+
+  /** Subscribes everything (retrying until answered), then probes until `stop()`. */
+  start(subscriptions: Subscription[]): void {
+    const own: Subscription = {
+      name: 'subscriber probe',
+      subscribe: async () => {
+        await this.deps.subscriber.subscribe(this.deps.channel);
+      },
+    };
+    void Promise.all([...subscriptions, own].map((s) => this.subscribeUntilAnswered(s))).then(async () => {
+      while (!this.stopped) {
+        await this.probe().catch((err: Error) =>
+          this.deps.logger.warn({ err: err.message }, 'redis subscriber probe failed'),
+        );
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, PROBE_EVERY_MS).unref();
+        });
+      }
+    });
+  }
+
+  problem(): string | undefined {
+    if (this.problemNow === undefined && this.deps.subscriber.status !== 'ready') return 'disconnected';
+    return this.problemNow;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+    this.deps.subscriber.off('message', this.onMessage);
+    this.deps.publisher.off('ready', this.onPublisherReady);
+  }
+
+  private async subscribeUntilAnswered(subscription: Subscription): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await subscription.subscribe();
+        if (attempt > 1) this.deps.logger.info({ channel: subscription.name, attempt }, 'redis subscribed');
+        return;
+      } catch (err) {
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.deps.logger.warn(
+            { channel: subscription.name, attempt, err: (err as Error).message },
+            'redis subscribe failed; retrying until redis answers',
+          );
+        }
+        await sleep(Math.min(100 * 2 ** attempt, MAX_SUBSCRIBE_BACKOFF_MS), undefined, { ref: false });
+      }
+    }
+  }
+
+  private async probe(): Promise<void> {
+    const { subscriber, publisher, channel } = this.deps;
+    if (subscriber.status !== 'ready') {
+      // ioredis is reconnecting it already.
+      this.problemNow = 'disconnected';
+      return;
+    }
+    const token = String(++this.sequence);
+    let heard!: () => void;
+    const wasHeard = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS).unref();
+      heard = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    this.waiting.set(token, heard);
+    try {
+      const receivers = await publisher.publish(channel, token).catch(() => undefined);
+      if (receivers === undefined) {
+        // The commands connection is failing (its own check reports it); is the subscriber alive?
+        if (
+          !(await subscriber.ping().then(
+            () => true,
+            () => false,
+          ))
+        )
+          this.reconnect('not answering');
+        return;
+      }
+      if (receivers === 0) return this.reconnect('not subscribed on the primary');
+      if (!(await wasHeard)) return this.reconnect('not receiving messages');
+      this.problemNow = undefined;
+    } finally {
+      this.waiting.delete(token);
+    }
+  }
+
+  private reconnect(problem: string): void {
+    this.problemNow = problem;
+    this.deps.logger.warn({ problem }, 'redis subscriber: reconnecting');
+    this.deps.subscriber.disconnect(true);
+  }
+}
