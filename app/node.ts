@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, Server as NetServer } from 'node:net';
 import { createMcpHandler, InMemoryServerEventBus, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { Redis } from 'ioredis';
+import { createAdminGate } from './auth/admin.js';
 import { RedisServerEventBus } from './bus/redis-event-bus.js';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
@@ -11,6 +12,7 @@ import { createHttpSecurity } from './http/security/http-security.js';
 import { createLogger, type Logger, redactUrlCredentials } from './logger.js';
 import { createServerFactory } from './mcp/server-factory.js';
 import { createMetrics } from './metrics.js';
+import { PrincipalQuotas } from './quotas/principal-quotas.js';
 import { MemoryNodeRelay } from './relay/memory-relay.js';
 import type { NodeRelay } from './relay/node-relay.js';
 import { RedisNodeRelay } from './relay/redis-relay.js';
@@ -24,6 +26,9 @@ import type { SessionEventStores } from './store/event-store.js';
 import { createMemoryEventStores } from './store/event-store-memory.js';
 import { createRedisEventStores } from './store/event-store-redis.js';
 import { createKeys } from './store/keys.js';
+import type { LeaseStore } from './store/leases.js';
+import { createMemoryLeases } from './store/leases-memory.js';
+import { createRedisLeases } from './store/leases-redis.js';
 import { createMemoryStore } from './store/memory-store.js';
 import { createRateLimiters, type RateLimiters } from './store/rate-limiters.js';
 import { connectRedis, waitUntilReady } from './store/redis-connection.js';
@@ -54,6 +59,8 @@ interface Shared {
   eventStores: SessionEventStores;
   /** Per-IP and per-principal limits, shared by all nodes through Redis. */
   rateLimiters: RateLimiters;
+  /** What each principal holds (sessions, streams), counted across all nodes. */
+  leases: LeaseStore;
 }
 
 /** Wires one node: the shared store, the MCP handlers for every era, and the HTTP server. */
@@ -62,9 +69,20 @@ export async function startNode(
   logger = createLogger({ level: config.logLevel, nodeId: config.nodeId }),
 ): Promise<RunningNode> {
   const metrics = createMetrics({ nodeId: config.nodeId });
-  const { store, bus, relay, streamOwners, eventStores, rateLimiters } = config.redisUrl
+  const { store, bus, relay, streamOwners, eventStores, rateLimiters, leases } = config.redisUrl
     ? await connectShared(config, config.redisUrl, logger, metrics)
     : embedded(config, logger);
+  const heartbeatMs = config.sseHeartbeatSeconds * 1000;
+  // Without authentication every caller is the same principal: a per-principal cap would be global.
+  const perPrincipal = config.auth.mode !== 'none';
+  const quotas = new PrincipalQuotas({
+    leases,
+    sessionsPerPrincipal: perPrincipal ? config.quotas.sessionsPerPrincipal : 0,
+    streamsPerPrincipal: perPrincipal ? config.quotas.streamsPerPrincipal : 0,
+    sessionTtlMs: config.sessionTtlSeconds * 1000,
+    heartbeatMs,
+    logger,
+  });
 
   const createServerInstance = createServerFactory({
     nodeId: config.nodeId,
@@ -76,12 +94,13 @@ export async function startNode(
     bus,
     toolScopes: config.auth.toolScopes,
     conformanceFixtures: config.conformanceFixtures,
+    admin: createAdminGate(config.auth),
   });
-  const heartbeatMs = config.sseHeartbeatSeconds * 1000;
   const modern = createMcpHandler((ctx) => createServerInstance({ era: ctx.era, authInfo: ctx.authInfo }), {
     legacy: 'reject',
     bus,
     keepAliveMs: heartbeatMs,
+    maxSubscriptions: config.quotas.listenStreamsPerNode,
     onerror: (err) => logger.debug({ err: err.message }, '2026-07-28 request rejected or failed'),
   });
   const sessions = new StreamableSessionManager({
@@ -95,6 +114,7 @@ export async function startNode(
     eventStores,
     retryIntervalMs: config.eventStream.retryMs,
     relay,
+    quotas,
   });
   const sseSessions = new LegacySseSessions({
     store: store.sessions,
@@ -104,6 +124,8 @@ export async function startNode(
     metrics,
     logger,
     heartbeatMs,
+    quotas,
+    toolScopes: config.auth.toolScopes,
   });
   // Every change published on any node reaches the 2025 and 2024 streams held here; the 2026
   // listen streams subscribe to the bus themselves, inside createMcpHandler.
@@ -183,6 +205,7 @@ export async function startNode(
       await sessions.closeAll();
       await sseSessions.closeAll();
       await modern.close();
+      quotas.close();
       await relay.close();
       server.closeAllConnections();
       await store.close();
@@ -204,7 +227,10 @@ function embedded(config: Config, logger: Logger): Shared {
     );
   }
   return {
-    store: createMemoryStore({ sessionTtlSeconds: config.sessionTtlSeconds }),
+    store: createMemoryStore({
+      sessionTtlSeconds: config.sessionTtlSeconds,
+      memoryQuota: memoryQuota(config),
+    }),
     bus: new InMemoryServerEventBus(),
     relay: new MemoryNodeRelay(),
     streamOwners: createMemoryStreamOwners({ ttlSeconds: streamOwnerTtlSeconds(config) }),
@@ -213,7 +239,12 @@ function embedded(config: Config, logger: Logger): Shared {
       ttlSeconds: config.eventStream.ttlSeconds,
     }),
     rateLimiters: createRateLimiters({ config: config.rateLimit, keys: createKeys(config.redisKeyPrefix) }),
+    leases: createMemoryLeases(),
   };
+}
+
+function memoryQuota(config: Config) {
+  return { maxKeys: config.quotas.memoryKeys, maxBytes: config.quotas.memoryBytes };
 }
 
 /** An owner record outlives two missed heartbeats, then expires. */
@@ -251,6 +282,7 @@ async function connectShared(
     redis,
     keys,
     sessionTtlSeconds: config.sessionTtlSeconds,
+    memoryQuota: memoryQuota(config),
     metrics,
     onClose: () => quitAll([redis, subscriber]),
   });
@@ -266,6 +298,7 @@ async function connectShared(
       logger,
     }),
     rateLimiters: createRateLimiters({ config: config.rateLimit, redis, keys }),
+    leases: createRedisLeases({ redis, keys }),
   };
 }
 

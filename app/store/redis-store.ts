@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { memoryQuotaExceeded } from '../quotas/memory-quota.js';
 import type { Keys } from './keys.js';
 import {
   type FleetStore,
   MAX_SUBSCRIPTIONS_PER_SESSION,
+  type MemoryQuota,
   type MemoryScope,
   type MemoryStore,
   PRINCIPAL_MEMORY_TTL_SECONDS,
@@ -50,10 +52,12 @@ export function createRedisStore(deps: {
   redis: Redis;
   keys: Keys;
   sessionTtlSeconds: number;
+  /** QUOTA_MEMORY_KEYS and QUOTA_MEMORY_BYTES, enforced by the scripts that store values. */
+  memoryQuota: MemoryQuota;
   metrics: Metrics;
   onClose?: () => Promise<void>;
 }): FleetStore {
-  const { redis, keys, sessionTtlSeconds, metrics } = deps;
+  const { redis, keys, sessionTtlSeconds, memoryQuota, metrics } = deps;
   const scripts = defineScripts(redis, SCRIPTS);
 
   async function timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
@@ -110,25 +114,32 @@ export function createRedisStore(deps: {
   };
 
   const memory: MemoryStore = {
-    remember: (scope, key, value) =>
-      timed('memory.remember', async () => {
-        if (scope.kind === 'session') {
-          const written = await scripts.rememberInSession(
-            keys.session(scope.sessionId),
-            keys.sessionMemory(scope.sessionId),
-            key,
-            value,
-          );
-          return written === 1;
-        }
-        await scripts.rememberForPrincipal(
-          keys.principalMemory(scope.principal),
-          key,
-          value,
-          PRINCIPAL_MEMORY_TTL_SECONDS,
-        );
-        return true;
-      }),
+    remember: async (scope, key, value) => {
+      if (key === '') throw new RangeError('a memory key cannot be empty'); // the scripts' usage field
+      const [outcome, usage] = await timed('memory.remember', async () => {
+        const quota = [memoryQuota.maxKeys, memoryQuota.maxBytes];
+        return (
+          scope.kind === 'session'
+            ? await scripts.rememberInSession(
+                keys.session(scope.sessionId),
+                keys.sessionMemory(scope.sessionId),
+                key,
+                value,
+                ...quota,
+              )
+            : await scripts.rememberForPrincipal(
+                keys.principalMemory(scope.principal),
+                key,
+                value,
+                PRINCIPAL_MEMORY_TTL_SECONDS,
+                ...quota,
+              )
+        ) as [number, number];
+      });
+      if (outcome === -1) throw memoryQuotaExceeded('keys', memoryQuota, scope, usage);
+      if (outcome === -2) throw memoryQuotaExceeded('bytes', memoryQuota, scope, usage);
+      return outcome === 1;
+    },
     recall: (scope, key) => timed('memory.recall', () => redis.hget(memoryKey(keys, scope), key)),
   };
 
