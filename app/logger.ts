@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { LOG_SERIALIZERS } from './log-privacy.js';
 
 export type { Logger };
 
@@ -28,10 +29,16 @@ const REDACTED_PATHS = [
   '*.previousStateKey',
   'AUTH_API_KEYS',
   '*.AUTH_API_KEYS',
+  'AUTH_ADMIN_API_KEYS',
+  '*.AUTH_ADMIN_API_KEYS',
   'apiKeys',
   '*.apiKeys',
   'auth.apiKeys',
   '*.auth.apiKeys',
+  'adminApiKeys',
+  '*.adminApiKeys',
+  'auth.adminApiKeys',
+  '*.auth.adminApiKeys',
   'authInfo.token',
   '*.authInfo.token',
   'headers["x-api-key"]',
@@ -51,6 +58,8 @@ export function createLogger(options: { level: string; nodeId: string }): Logger
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Session ids hashed, error payloads (Redis command arguments) dropped: app/log-privacy.ts.
+    serializers: LOG_SERIALIZERS,
   });
 }
 
