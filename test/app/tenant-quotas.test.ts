@@ -237,6 +237,12 @@ describe('quotas per principal, shared by two nodes through Redis', () => {
     expect(structuredOf(await resumed.client.callTool({ name: 'node_info', arguments: {} })).sessionId).toBe(
       firstSession,
     );
+    // Two streams are open (the third session's, the resumed one's): the cap. Resuming the same
+    // session again, on the other node, while its stream on B is still open (a client reconnecting
+    // after a network blip) replaces that stream: it takes no second place.
+    const again = await openSse(a, KEYS.erin, `/sse?sessionId=${firstSession}`);
+    expect(again.status).toBe(200);
+    again.close();
     third.close();
     await Promise.all([resumed.client.close(), frank.client.close()]);
   });
