@@ -154,9 +154,11 @@ describe('quotas per principal, shared by two nodes through Redis', () => {
 
   it('caps a 2025 session’s own memory the same way', async () => {
     const { client } = await connectLegacyClient(() => a.url, 'alice-2025', { token: KEYS.alice });
+    const rememberIn2025 = (key: string) =>
+      client.callTool({ name: 'remember', arguments: { key, value: 'v' } });
     for (const key of ['s1', 's2', 's3'])
-      expect(textOf(await remember(client, key, 'v'))).toBe(`Remembered ${key}.`);
-    const over = await remember(client, 's4', 'v');
+      expect(textOf(await rememberIn2025(key))).toBe(`Remembered ${key}.`);
+    const over = await rememberIn2025('s4');
     expect(over.isError).toBe(true);
     expect(textOf(over)).toContain(
       'Quota exceeded (QUOTA_MEMORY_KEYS = 3): this session already stores 3 keys',
