@@ -23,6 +23,7 @@ const KEYS = {
   frank: newKey('frank'),
   grace: newKey('grace'),
   heidi: newKey('heidi'),
+  ivan: newKey('ivan'),
 };
 const INITIALIZE = {
   jsonrpc: '2.0',
@@ -150,6 +151,16 @@ describe('quotas per principal, shared by two nodes through Redis', () => {
     expect(Object.keys(stored).filter((field) => field !== '')).toHaveLength(3);
     expect(stored['']).toBe(String(3 * ('key-0'.length + 1)));
     await Promise.all(clients.map((client) => client.close()));
+  });
+
+  it('counts values stored before quotas existed, once, on the first write', async () => {
+    const memory = `test:principal:{${apiKeyPrincipalOf(KEYS.ivan)}}:memory`;
+    await assertions.hset(memory, 'a', 'xx', 'b', 'yy');
+    const ivan = (await connectModernClient(() => a.url, 'ivan', { token: KEYS.ivan })).client;
+    expect(textOf(await remember(ivan, 'c', 'zz'))).toBe('Remembered c.');
+    expect(await assertions.hget(memory, '')).toBe('9');
+    expect(structuredOf(await remember(ivan, 'd', 'z')).limit).toBe('QUOTA_MEMORY_KEYS');
+    await ivan.close();
   });
 
   it('caps a 2025 session’s own memory the same way', async () => {
