@@ -107,11 +107,21 @@ const EnvSchema = z.object({
     (keys) => keys === undefined || keys.every((key) => API_KEY_ENTRY.test(key)),
     'expected comma-separated keys of at least 16 visible characters, or sha256:<64 hex digits> digests (value not shown)',
   ),
+  AUTH_ADMIN_API_KEYS: commaList.refine(
+    (keys) => keys === undefined || keys.every((key) => API_KEY_ENTRY.test(key)),
+    'expected comma-separated keys of at least 16 visible characters, or sha256:<64 hex digits> digests (value not shown)',
+  ),
   OAUTH_ISSUER: httpUrl('the authorization server issuer, an https:// URL'),
   OAUTH_AUDIENCE: optionalString,
   OAUTH_JWKS_URL: httpUrl('an https:// URL of the issuer JWKS'),
   OAUTH_JWKS_REFRESH_SECONDS: integer('OAUTH_JWKS_REFRESH_SECONDS', 1, 3600, 30),
   OAUTH_REQUIRED_SCOPES: commaList,
+  OAUTH_ADMIN_SCOPE: optionalString
+    .transform((v) => v ?? 'mcp:admin')
+    .refine(
+      (v) => /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(v),
+      'expected one OAuth scope (visible characters, no spaces)',
+    ),
   OAUTH_TOOL_SCOPES: commaList.refine(
     (pairs) =>
       pairs === undefined || pairs.every((pair) => /^[A-Za-z0-9_.-]+=[\x21\x23-\x5b\x5d-\x7e ]+$/.test(pair)),
@@ -139,6 +149,12 @@ const EnvSchema = z.object({
     (servers) => servers === undefined || servers.every((server) => DNS_SERVER.test(server)),
     'expected comma-separated DNS server addresses, each an IP with an optional port (10.0.0.2, 127.0.0.1:5353)',
   ),
+  // Limits per tenant (see SECURITY.md); 0 turns a quota off.
+  QUOTA_MEMORY_KEYS: integer('QUOTA_MEMORY_KEYS', 0, 1_000_000, 1000),
+  QUOTA_MEMORY_BYTES: integer('QUOTA_MEMORY_BYTES', 0, 1024 ** 3, 1024 ** 2),
+  QUOTA_SESSIONS_PER_PRINCIPAL: integer('QUOTA_SESSIONS_PER_PRINCIPAL', 0, 1_000_000, 200),
+  QUOTA_STREAMS_PER_PRINCIPAL: integer('QUOTA_STREAMS_PER_PRINCIPAL', 0, 1_000_000, 100),
+  LISTEN_MAX_SUBSCRIPTIONS: integer('LISTEN_MAX_SUBSCRIPTIONS', 1, 1_000_000, 1024),
   // Test fixtures of the official conformance suite; never on in production.
   MCP_CONFORMANCE_FIXTURES: optionalString
     .refine(
@@ -178,6 +194,7 @@ export interface Config {
   auth: AuthConfig;
   http: HttpSecurityConfig;
   rateLimit: RateLimitConfig;
+  quotas: QuotaConfig;
   /** MCP_CONFORMANCE_FIXTURES: the tools, resources and prompts the official conformance suite calls. */
   conformanceFixtures: boolean;
   gateway: GatewayConfig;
@@ -195,6 +212,10 @@ export interface AuthConfig {
   mode: 'none' | 'apikey' | 'oauth';
   /** AUTH_API_KEYS entries: plaintext keys or `sha256:<hex>` digests. Secret. */
   apiKeys: string[];
+  /** AUTH_ADMIN_API_KEYS: keys (same forms) that also act as administrators. Secret. */
+  adminApiKeys: string[];
+  /** OAUTH_ADMIN_SCOPE: the scope that makes a caller an administrator (admin keys carry it too). */
+  adminScope: string;
   oauth?: {
     issuer: string;
     audience: string;
@@ -224,6 +245,18 @@ export interface RateLimitConfig {
   /** Requests per window per principal and per client IP; 0 turns that limit off. */
   perPrincipal: number;
   perIp: number;
+}
+
+/** What one principal may hold; 0 turns a limit off. */
+export interface QuotaConfig {
+  /** `remember`: keys and bytes (keys plus values) per principal (2026) or per session (2025, 2024). */
+  memoryKeys: number;
+  memoryBytes: number;
+  /** 2025 and 2024 sessions alive, and long-lived streams open, per principal across the fleet. */
+  sessionsPerPrincipal: number;
+  streamsPerPrincipal: number;
+  /** 2026 `subscriptions/listen` streams per node (the SDK's `maxSubscriptions`). */
+  listenStreamsPerNode: number;
 }
 
 /** A configuration error names every bad variable and what was expected. */
@@ -280,6 +313,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: {
       mode: e.AUTH_MODE ?? 'none',
       apiKeys: e.AUTH_API_KEYS ?? [],
+      adminApiKeys: e.AUTH_ADMIN_API_KEYS ?? [],
+      adminScope: e.OAUTH_ADMIN_SCOPE,
       oauth:
         e.AUTH_MODE === 'oauth' && e.OAUTH_ISSUER && e.OAUTH_AUDIENCE
           ? {
@@ -310,6 +345,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perPrincipal: e.RATE_LIMIT_PER_PRINCIPAL,
       perIp: e.RATE_LIMIT_PER_IP,
     },
+    quotas: {
+      memoryKeys: e.QUOTA_MEMORY_KEYS,
+      memoryBytes: e.QUOTA_MEMORY_BYTES,
+      sessionsPerPrincipal: e.QUOTA_SESSIONS_PER_PRINCIPAL,
+      streamsPerPrincipal: e.QUOTA_STREAMS_PER_PRINCIPAL,
+      listenStreamsPerNode: e.LISTEN_MAX_SUBSCRIPTIONS,
+    },
     conformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
     gateway: { upstreams: gateway.upstreams, dnsServers: e.UPSTREAM_DNS_SERVERS },
   };
@@ -324,7 +366,7 @@ function authProblems(env: NodeJS.ProcessEnv): string[] {
       'AUTH_MODE: required when NODE_ENV=production: set apikey or oauth (or none, explicitly, to serve without authentication)',
     );
   }
-  if (mode === 'apikey' && !env.AUTH_API_KEYS?.trim()) {
+  if (mode === 'apikey' && !env.AUTH_API_KEYS?.trim() && !env.AUTH_ADMIN_API_KEYS?.trim()) {
     problems.push(
       'AUTH_API_KEYS: required when AUTH_MODE=apikey (comma-separated keys or sha256:<hex> digests)',
     );

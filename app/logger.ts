@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { LOG_SERIALIZERS } from './log-privacy.js';
 
 export type { Logger };
 
@@ -28,10 +29,16 @@ const REDACTED_PATHS = [
   '*.previousStateKey',
   'AUTH_API_KEYS',
   '*.AUTH_API_KEYS',
+  'AUTH_ADMIN_API_KEYS',
+  '*.AUTH_ADMIN_API_KEYS',
   'apiKeys',
   '*.apiKeys',
   'auth.apiKeys',
   '*.auth.apiKeys',
+  'adminApiKeys',
+  '*.adminApiKeys',
+  'auth.adminApiKeys',
+  '*.auth.adminApiKeys',
   'authInfo.token',
   '*.authInfo.token',
   'headers["x-api-key"]',
@@ -51,29 +58,9 @@ export function createLogger(options: { level: string; nodeId: string }): Logger
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    serializers: { err: serializeError },
+    // Session ids hashed, error payloads (Redis command arguments) dropped: app/log-privacy.ts.
+    serializers: LOG_SERIALIZERS,
   });
-}
-
-/**
- * pino's standard error serializer, minus ioredis's `command` (`{ name, args }`, on every reply
- * error): its arguments are session ids, principals and the values clients store.
- */
-export function serializeError(err: unknown): unknown {
-  return withoutCommand(pino.stdSerializers.err(err as Error));
-}
-
-function withoutCommand(serialized: unknown, depth = 0): unknown {
-  if (typeof serialized !== 'object' || serialized === null || depth > 4) return serialized;
-  const fields = serialized as Record<string, unknown>;
-  delete fields.command;
-  // Nested errors (an AggregateError's, or an error held in a property) are serialized in place.
-  for (const value of Object.values(fields)) {
-    if (Array.isArray(value)) for (const item of value) withoutCommand(item, depth + 1);
-    else if (typeof value === 'object' && value !== null && 'stack' in value)
-      withoutCommand(value, depth + 1);
-  }
-  return serialized;
 }
 
 /** `rediss://:secret@host:6379/0` → `rediss://***@host:6379/0`, safe to log or show in /health. */

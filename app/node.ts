@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, Server as NetServer } from 'node:net';
 import { createMcpHandler, InMemoryServerEventBus, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { Redis } from 'ioredis';
+import { createAdminGate } from './auth/admin.js';
 import { RedisServerEventBus } from './bus/redis-event-bus.js';
 import type { Config } from './config.js';
 import { createGateway } from './gateway/index.js';
@@ -13,6 +14,7 @@ import { createHttpSecurity } from './http/security/http-security.js';
 import { createLogger, type Logger, redactUrlCredentials } from './logger.js';
 import { createServerFactory } from './mcp/server-factory.js';
 import { createMetrics } from './metrics.js';
+import { PrincipalQuotas } from './quotas/principal-quotas.js';
 import { MemoryNodeRelay } from './relay/memory-relay.js';
 import type { NodeRelay } from './relay/node-relay.js';
 import { RedisNodeRelay } from './relay/redis-relay.js';
@@ -27,6 +29,9 @@ import type { SessionEventStores } from './store/event-store.js';
 import { createMemoryEventStores } from './store/event-store-memory.js';
 import { createRedisEventStores } from './store/event-store-redis.js';
 import { createKeys } from './store/keys.js';
+import type { LeaseStore } from './store/leases.js';
+import { createMemoryLeases } from './store/leases-memory.js';
+import { createRedisLeases } from './store/leases-redis.js';
 import { createMemoryStore } from './store/memory-store.js';
 import { createRateLimiters, type RateLimiters } from './store/rate-limiters.js';
 import { connectRedis, waitUntilReady } from './store/redis-connection.js';
@@ -62,6 +67,8 @@ interface Shared {
   rateLimiters: RateLimiters;
   /** What `/ready` checks besides the drain. */
   readiness: ReadinessCheck[];
+  /** What each principal holds (sessions, streams), counted across all nodes. */
+  leases: LeaseStore;
 }
 
 /** Wires one node: the shared store, the MCP handlers for every era, and the HTTP server. */
@@ -70,9 +77,20 @@ export async function startNode(
   logger = createLogger({ level: config.logLevel, nodeId: config.nodeId }),
 ): Promise<RunningNode> {
   const metrics = createMetrics({ nodeId: config.nodeId });
-  const { store, bus, relay, streamOwners, eventStores, rateLimiters, readiness } = config.redisUrl
+  const { store, bus, relay, streamOwners, eventStores, rateLimiters, readiness, leases } = config.redisUrl
     ? await connectShared(config, config.redisUrl, logger, metrics)
     : embedded(config, logger);
+  const heartbeatMs = config.sseHeartbeatSeconds * 1000;
+  // Without authentication every caller is the same principal: a per-principal cap would be global.
+  const perPrincipal = config.auth.mode !== 'none';
+  const quotas = new PrincipalQuotas({
+    leases,
+    sessionsPerPrincipal: perPrincipal ? config.quotas.sessionsPerPrincipal : 0,
+    streamsPerPrincipal: perPrincipal ? config.quotas.streamsPerPrincipal : 0,
+    sessionTtlMs: config.sessionTtlSeconds * 1000,
+    heartbeatMs,
+    logger,
+  });
 
   const createServerInstance = createServerFactory({
     nodeId: config.nodeId,
@@ -84,12 +102,13 @@ export async function startNode(
     bus,
     toolScopes: config.auth.toolScopes,
     conformanceFixtures: config.conformanceFixtures,
+    admin: createAdminGate(config.auth),
   });
-  const heartbeatMs = config.sseHeartbeatSeconds * 1000;
   const modern = createMcpHandler((ctx) => createServerInstance({ era: ctx.era, authInfo: ctx.authInfo }), {
     legacy: 'reject',
     bus,
     keepAliveMs: heartbeatMs,
+    maxSubscriptions: config.quotas.listenStreamsPerNode,
     onerror: (err) => logger.debug({ err: err.message }, '2026-07-28 request rejected or failed'),
   });
   const sessions = new StreamableSessionManager({
@@ -103,6 +122,7 @@ export async function startNode(
     eventStores,
     retryIntervalMs: config.eventStream.retryMs,
     relay,
+    quotas,
   });
   const sseSessions = new LegacySseSessions({
     store: store.sessions,
@@ -112,6 +132,8 @@ export async function startNode(
     metrics,
     logger,
     heartbeatMs,
+    quotas,
+    toolScopes: config.auth.toolScopes,
   });
   // Every change published on any node reaches the 2025 and 2024 streams held here; the 2026
   // listen streams subscribe to the bus themselves, inside createMcpHandler.
@@ -208,6 +230,7 @@ export async function startNode(
       await sseSessions.closeAll();
       await gateway.close();
       await modern.close();
+      quotas.close();
       await relay.close();
       server.closeAllConnections();
       await store.close();
@@ -233,7 +256,10 @@ function embedded(config: Config, logger: Logger): Shared {
     );
   }
   return {
-    store: createMemoryStore({ sessionTtlSeconds: config.sessionTtlSeconds }),
+    store: createMemoryStore({
+      sessionTtlSeconds: config.sessionTtlSeconds,
+      memoryQuota: memoryQuota(config),
+    }),
     bus: new InMemoryServerEventBus(),
     relay: new MemoryNodeRelay(),
     streamOwners: createMemoryStreamOwners({ ttlSeconds: streamOwnerTtlSeconds(config) }),
@@ -243,7 +269,12 @@ function embedded(config: Config, logger: Logger): Shared {
     }),
     rateLimiters: createRateLimiters({ config: config.rateLimit, keys: createKeys(config.redisKeyPrefix) }),
     readiness: [],
+    leases: createMemoryLeases(),
   };
+}
+
+function memoryQuota(config: Config) {
+  return { maxKeys: config.quotas.memoryKeys, maxBytes: config.quotas.memoryBytes };
 }
 
 /** An owner record outlives two missed heartbeats, then expires. */
@@ -288,6 +319,7 @@ async function connectShared(
     redis,
     keys,
     sessionTtlSeconds: config.sessionTtlSeconds,
+    memoryQuota: memoryQuota(config),
     metrics,
     health,
     probeKey: keys.nodeProbe(relay.address),
@@ -327,6 +359,7 @@ async function connectShared(
     }),
     rateLimiters: createRateLimiters({ config: config.rateLimit, redis, keys }),
     readiness,
+    leases: createRedisLeases({ redis, keys }),
   };
 }
 

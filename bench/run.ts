@@ -10,8 +10,8 @@ import { type BenchContext, type ScenarioReport, settingsFor } from './lib/conte
 import { describeMachine, renderResults } from './lib/report.js';
 import { cluster } from './scenarios/cluster.js';
 import { coldStart } from './scenarios/cold-start.js';
-import { gateway } from './scenarios/gateway.js';
 import { failover } from './scenarios/failover.js';
+import { gateway } from './scenarios/gateway.js';
 import { notify } from './scenarios/notify.js';
 import { restore } from './scenarios/restore.js';
 import { roundTrips } from './scenarios/round-trips.js';

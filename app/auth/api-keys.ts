@@ -5,6 +5,7 @@ import {
   OAuthErrorCode,
   type OAuthTokenVerifier,
 } from '@modelcontextprotocol/server';
+import { apiKeyPrincipal } from '../mcp/principal.js';
 
 /** An AUTH_API_KEYS entry that is a digest rather than the key itself. */
 export const DIGEST_PREFIX = 'sha256:';
@@ -17,15 +18,26 @@ function sha256(value: string): Buffer {
 }
 
 /**
- * The principal an API key acts as: a short fingerprint of its digest, so that every node names
- * the same caller the same way, logs can say who called, and the key itself never appears.
+ * A key's fingerprint: the first 16 hex digits of its SHA-256, the same digest a `sha256:` entry
+ * holds, so an operator can name the caller of a configured digest without the key. Every node
+ * names the same caller the same way, and logs can say who called while the key never appears.
+ * 64 bits: a collision between two configured keys is not a practical concern.
  */
-export function apiKeyPrincipal(digest: Buffer): string {
-  return `key-${digest.toString('hex').slice(0, 16)}`;
+export function apiKeyFingerprint(digest: Buffer): string {
+  return digest.toString('hex').slice(0, 16);
+}
+
+function digestOf(entry: string): Buffer {
+  return entry.startsWith(DIGEST_PREFIX)
+    ? Buffer.from(entry.slice(DIGEST_PREFIX.length), 'hex')
+    : sha256(entry);
 }
 
 /**
- * Verifies `Authorization: Bearer <key>` against AUTH_API_KEYS.
+ * Verifies `Authorization: Bearer <key>` against AUTH_API_KEYS and AUTH_ADMIN_API_KEYS.
+ *
+ * An admin key is a key like any other whose AuthInfo also carries the admin scope
+ * (OAUTH_ADMIN_SCOPE), so one check (app/auth/admin.ts) covers tokens and keys alike.
  *
  * Every entry is held as a SHA-256 digest (plaintext entries are hashed at start), and the
  * presented key is hashed too, so each comparison is `timingSafeEqual` over two 32-byte buffers:
@@ -33,26 +45,31 @@ export function apiKeyPrincipal(digest: Buffer): string {
  * every call, so the time taken does not reveal which entry (if any) matched.
  */
 export class ApiKeyVerifier implements OAuthTokenVerifier {
-  private readonly digests: Buffer[];
+  private readonly keys: { digest: Buffer; admin: boolean }[];
+  private readonly adminScope: string;
 
-  constructor(entries: string[]) {
-    if (entries.length === 0) throw new Error('AUTH_API_KEYS is empty');
-    this.digests = entries.map((entry) =>
-      entry.startsWith(DIGEST_PREFIX) ? Buffer.from(entry.slice(DIGEST_PREFIX.length), 'hex') : sha256(entry),
-    );
+  /** `admin.entries` authenticate like `entries` and also carry `admin.scope`. */
+  constructor(entries: string[], admin: { entries: string[]; scope: string }) {
+    if (entries.length === 0 && admin.entries.length === 0) throw new Error('AUTH_API_KEYS is empty');
+    this.adminScope = admin.scope;
+    this.keys = [
+      ...admin.entries.map((entry) => ({ digest: digestOf(entry), admin: true })),
+      ...entries.map((entry) => ({ digest: digestOf(entry), admin: false })),
+    ];
   }
 
   async verifyAccessToken(token: string): Promise<AuthInfo> {
     const presented = sha256(token);
-    let matched: Buffer | undefined;
-    for (const digest of this.digests) {
-      if (timingSafeEqual(digest, presented) && matched === undefined) matched = digest;
+    let matched: { digest: Buffer; admin: boolean } | undefined;
+    // Admin entries come first, so a key listed in both lists is an admin.
+    for (const key of this.keys) {
+      if (timingSafeEqual(key.digest, presented) && matched === undefined) matched = key;
     }
     if (!matched) throw new OAuthError(OAuthErrorCode.InvalidToken, 'Invalid API key');
     return {
       token,
-      clientId: apiKeyPrincipal(matched),
-      scopes: [],
+      clientId: apiKeyPrincipal(apiKeyFingerprint(matched.digest)),
+      scopes: matched.admin ? [this.adminScope] : [],
       expiresAt: Math.floor(Date.now() / 1000) + API_KEY_AUTH_SECONDS,
     };
   }

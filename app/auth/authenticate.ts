@@ -15,7 +15,9 @@ import { resourceMetadataUrl } from './protected-resource.js';
 
 /** Builds the verifier AUTH_MODE asks for; `none` has none. */
 export function createVerifier(auth: AuthConfig): OAuthTokenVerifier | undefined {
-  if (auth.mode === 'apikey') return new ApiKeyVerifier(auth.apiKeys);
+  if (auth.mode === 'apikey') {
+    return new ApiKeyVerifier(auth.apiKeys, { entries: auth.adminApiKeys, scope: auth.adminScope });
+  }
   if (auth.mode === 'oauth' && auth.oauth) {
     return new JwtVerifier({
       issuer: auth.oauth.issuer,

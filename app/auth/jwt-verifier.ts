@@ -5,9 +5,16 @@ import {
   type OAuthTokenVerifier,
 } from '@modelcontextprotocol/server';
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
+import { oauthPrincipal } from '../mcp/principal.js';
 
 /** Only asymmetric algorithms: a resource server never holds the issuer's signing secret. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/**
+ * The longest subject accepted. OpenID Connect caps `sub` at 255 ASCII characters; plain OAuth
+ * servers set no cap, so this is looser, and only bounds what a principal costs in keys and logs.
+ */
+const MAX_SUBJECT_LENGTH = 1024;
 
 /** The issuer (or its JWKS) could not be reached: not the caller's fault, answered 503. */
 export class AuthServerUnavailableError extends Error {
@@ -55,8 +62,9 @@ export class JwtVerifier implements OAuthTokenVerifier {
     }
     return {
       token,
-      // The principal that sessions, memory and rate limits are bound to: the token's subject.
-      clientId: payload.sub as string,
+      // The principal that sessions, memory, rate limits and quotas are bound to: the token's
+      // subject, namespaced by its issuer (jwtVerify has checked `iss` equals ours).
+      clientId: oauthPrincipal(this.options.issuer, subjectOf(payload)),
       scopes: scopesOf(payload),
       expiresAt: payload.exp,
     };
@@ -100,6 +108,24 @@ export class JwtVerifier implements OAuthTokenVerifier {
       `could not discover the JWKS of ${this.options.issuer} (tried ${candidates.join(', ')}); set OAUTH_JWKS_URL`,
     );
   }
+}
+
+/**
+ * jose checks only that `sub` is present. A token whose subject is empty, or not a string at
+ * all, names nobody: it is refused (401), never mapped to a shared or made-up principal.
+ */
+function subjectOf(payload: JWTPayload): string {
+  const sub: unknown = payload.sub;
+  if (typeof sub !== 'string' || sub.trim() === '') {
+    throw new OAuthError(OAuthErrorCode.InvalidToken, 'Token claim "sub" must be a non-empty string');
+  }
+  if (sub.length > MAX_SUBJECT_LENGTH) {
+    throw new OAuthError(
+      OAuthErrorCode.InvalidToken,
+      `Token claim "sub" is longer than ${MAX_SUBJECT_LENGTH} characters`,
+    );
+  }
+  return sub;
 }
 
 function scopesOf(payload: JWTPayload): string[] {

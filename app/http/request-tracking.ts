@@ -3,6 +3,18 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 
+/**
+ * A request id worth keeping from the caller (a proxy's, a tracing id): 1 to 128 characters from a
+ * conservative set, which covers UUIDs, hex and base64url ids, and AWS `X-Amzn-Trace-Id` values.
+ * Anything else is replaced by an id of our own: it is echoed in a response header and written to
+ * every log line, and neither should carry a caller's 16 KB of arbitrary bytes.
+ */
+const REQUEST_ID = /^[A-Za-z0-9._:;=+/@-]{1,128}$/;
+
+export function requestIdOf(header: string | undefined): string {
+  return header !== undefined && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
 const KNOWN_ROUTES = new Set(['/mcp', '/sse', '/messages', '/live', '/health', '/ready', '/metrics']);
 const QUIET_ROUTES = new Set(['/live', '/health', '/ready', '/metrics']);
 
@@ -14,7 +26,7 @@ export function requestTracking(deps: { logger: Logger; metrics: Metrics; isDrai
   let inFlight = 0;
   const middleware = (req: Request, res: Response, next: NextFunction) => {
     const started = performance.now();
-    const requestId = req.header('x-request-id') ?? randomUUID();
+    const requestId = requestIdOf(req.header('x-request-id'));
     const route = KNOWN_ROUTES.has(req.path)
       ? req.path
       : req.path.startsWith('/servers/')
@@ -33,7 +45,8 @@ export function requestTracking(deps: { logger: Logger; metrics: Metrics; isDrai
         method: req.method,
         route,
         status: res.statusCode,
-        sessionId: req.header('mcp-session-id') ?? (req.query.sessionId as string | undefined),
+        // Hashed by the logger (app/log-privacy.ts), like every `sessionId` in a log line.
+        sessionId: req.header('mcp-session-id') ?? req.query.sessionId,
         durationMs: Math.round(performance.now() - started),
         // Fields a route adds for its own requests (the gateway: upstream and instance).
         ...(res.locals.log as Record<string, string> | undefined),

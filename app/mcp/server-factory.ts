@@ -5,6 +5,7 @@ import {
   type ServerContext,
   type ServerEventBus,
 } from '@modelcontextprotocol/server';
+import type { AdminGate } from '../auth/admin.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { FleetStore } from '../store/types.js';
@@ -42,6 +43,8 @@ export function createServerFactory(deps: {
   bus: ServerEventBus;
   /** MCP_CONFORMANCE_FIXTURES: also serve the official conformance suite's tools, resources and prompts. */
   conformanceFixtures?: boolean;
+  /** Who may call admin tools (notify_change): see app/auth/admin.ts. */
+  admin: AdminGate;
 }): ServerFactory {
   const stateCodec = createRequestStateSealer({
     key: deps.stateKey,
@@ -70,6 +73,7 @@ export function createServerFactory(deps: {
       setSubscription: (id, uri, subscribed) => deps.store.sessions.setSubscription(id, uri, subscribed),
       publish: (event) => deps.bus.publish(event),
       requestState: stateCodec,
+      admin: deps.admin,
       memoryScope: (ctx) =>
         era === 'legacy' && ctx.sessionId
           ? { kind: 'session', sessionId: ctx.sessionId }

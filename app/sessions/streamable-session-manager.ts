@@ -12,6 +12,8 @@ import type { Logger } from '../logger.js';
 import { principalOf } from '../mcp/principal.js';
 import type { ServerFactory } from '../mcp/server-factory.js';
 import type { Metrics } from '../metrics.js';
+import type { PrincipalQuotas } from '../quotas/principal-quotas.js';
+import { QuotaExceededError } from '../quotas/quota-exceeded.js';
 import type { NodeRelay } from '../relay/node-relay.js';
 import { namespaceServerRequests } from '../relay/request-id-namespace.js';
 import { relayForeignResponses } from '../relay/response-relay.js';
@@ -49,6 +51,8 @@ export interface StreamableSessionManagerOptions {
   retryIntervalMs?: number;
   /** Carries clients' answers to server→client requests to the node waiting for them. */
   relay?: NodeRelay;
+  /** tenant-limits: QUOTA_SESSIONS_PER_PRINCIPAL (admit, in use, release). */
+  quotas?: PrincipalQuotas;
 }
 
 /** Marks the replayed initialize, so that the node never mistakes it for a client's. */
@@ -127,8 +131,10 @@ export class StreamableSessionManager {
       if (record === null) this.live.delete(sessionId);
       return sessionNotFoundResponse();
     }
+    this.options.quotas?.sessionInUse(record.principal, sessionId); // tenant-limits: keeps it counted
     if (request.method === 'DELETE') {
       await this.options.store.remove(sessionId);
+      this.options.quotas?.releaseSession(record.principal, sessionId); // tenant-limits
       this.live.delete(sessionId);
       this.options.logger.info({ sessionId }, 'session ended by client');
       return new Response(null, { status: 200 });
@@ -158,6 +164,13 @@ export class StreamableSessionManager {
     const sessionId = newSessionId();
     const principal = principalOf(options.authInfo);
     const initializeParams = (options.parsedBody as { params: Record<string, unknown> }).params;
+    // tenant-limits: QUOTA_SESSIONS_PER_PRINCIPAL, checked before anything is built or stored.
+    try {
+      await this.options.quotas?.admitSession(principal, sessionId);
+    } catch (err) {
+      if (err instanceof QuotaExceededError) return err.toResponse();
+      throw err;
+    }
     // [failover] The SDK awaits onsessioninitialized inside its own try and answers any failure as
     // 400 "Parse error" with the error's text. Keep the store's error, drop that response and the
     // session, and rethrow: the edge answers 503 with Retry-After, and no session is cached that
@@ -184,6 +197,7 @@ export class StreamableSessionManager {
     try {
       response = await session.transport.handleRequest(request, options);
     } catch (err) {
+      this.options.quotas?.releaseSession(principal, sessionId); // tenant-limits
       await session.server.close();
       throw err;
     }
@@ -194,6 +208,7 @@ export class StreamableSessionManager {
     // [/failover]
     if (session.transport.sessionId === undefined) {
       // The transport refused the initialize (bad Accept, bad content type): no session exists.
+      this.options.quotas?.releaseSession(principal, sessionId); // tenant-limits
       await session.server.close();
       return response;
     }

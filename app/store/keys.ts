@@ -9,6 +9,13 @@ export function createKeys(prefix: string) {
     session: (id: string) => `${prefix}session:{${id}}`,
     sessionMemory: (id: string) => `${prefix}session:{${id}}:memory`,
     principalMemory: (principal: string) => `${prefix}principal:{${principal}}:memory`,
+    /**
+     * A principal's leases (app/store/leases.ts): its live sessions or its open streams. Its keys
+     * share the `{principal}` tag. A principal never starts with `}` (app/mcp/principal.ts), so
+     * the tag is never empty and every key of one principal maps to the same slot.
+     */
+    principalLeases: (principal: string, kind: 'sessions' | 'streams') =>
+      `${prefix}principal:{${principal}}:${kind}`,
     eventsChannel: () => `${prefix}events`,
     /** Prefix of one rate limit's counters; rate-limiter-flexible appends `:<ip or principal>`. */
     rateLimit: (scope: 'ip' | 'principal') => `${prefix}ratelimit:${scope}`,

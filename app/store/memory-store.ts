@@ -1,6 +1,8 @@
+import { memoryQuotaExceeded } from '../quotas/memory-quota.js';
 import {
   type FleetStore,
   MAX_SUBSCRIPTIONS_PER_SESSION,
+  type MemoryQuota,
   type MemoryScope,
   type MemoryStore,
   PRINCIPAL_MEMORY_TTL_SECONDS,
@@ -14,16 +16,28 @@ interface Expiring<T> {
   expiresAt: number;
 }
 
+/** One scope's values, and their size in bytes of keys plus values (UTF-8), as the Redis scripts count it. */
+interface StoredValues {
+  values: Map<string, string>;
+  bytes: number;
+}
+
 /**
  * The embedded store: the same interfaces as the Redis store, in process memory, for a single
  * node. Expired entries are dropped lazily on access and by a periodic sweep, so memory stays
  * bounded by live sessions.
  */
-export function createMemoryStore(options: { sessionTtlSeconds: number; now?: () => number }): FleetStore {
+export function createMemoryStore(options: {
+  sessionTtlSeconds: number;
+  /** QUOTA_MEMORY_KEYS and QUOTA_MEMORY_BYTES, counted exactly as the Redis scripts count them. */
+  memoryQuota: MemoryQuota;
+  now?: () => number;
+}): FleetStore {
   const now = options.now ?? Date.now;
   const ttlMs = options.sessionTtlSeconds * 1000;
+  const quota = options.memoryQuota;
   const records = new Map<string, Expiring<SessionRecord>>();
-  const memories = new Map<string, Expiring<Map<string, string>>>();
+  const memories = new Map<string, Expiring<StoredValues>>();
 
   const live = <T>(map: Map<string, Expiring<T>>, key: string): Expiring<T> | undefined => {
     const entry = map.get(key);
@@ -92,14 +106,33 @@ export function createMemoryStore(options: { sessionTtlSeconds: number; now?: ()
         if (!session) return false;
         expiresAt = session.expiresAt;
       }
-      const entry = live(memories, memoryKey(scope)) ?? { value: new Map<string, string>(), expiresAt };
-      entry.value.set(key, value);
+      const entry = live(memories, memoryKey(scope)) ?? {
+        value: { values: new Map<string, string>(), bytes: 0 },
+        expiresAt,
+      };
+      const stored = entry.value;
+      const previous = stored.values.get(key);
+      const keys = stored.values.size + (previous === undefined ? 1 : 0);
+      const bytes =
+        stored.bytes +
+        (previous === undefined
+          ? Buffer.byteLength(key) + Buffer.byteLength(value)
+          : Buffer.byteLength(value) - Buffer.byteLength(previous));
+      // As in the scripts: a write that adds no key or no bytes is always allowed.
+      if (quota.maxKeys > 0 && keys > quota.maxKeys && previous === undefined) {
+        throw memoryQuotaExceeded('keys', quota, scope, stored.values.size);
+      }
+      if (quota.maxBytes > 0 && bytes > quota.maxBytes && bytes > stored.bytes) {
+        throw memoryQuotaExceeded('bytes', quota, scope, stored.bytes);
+      }
+      stored.values.set(key, value);
+      stored.bytes = bytes;
       entry.expiresAt = expiresAt;
       memories.set(memoryKey(scope), entry);
       return true;
     },
     async recall(scope, key) {
-      return live(memories, memoryKey(scope))?.value.get(key) ?? null;
+      return live(memories, memoryKey(scope))?.value.values.get(key) ?? null;
     },
   };
 

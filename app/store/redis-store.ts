@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { memoryQuotaExceeded } from '../quotas/memory-quota.js';
 import { type CommandHealth, keepProbing } from './command-health.js';
 import type { Keys } from './keys.js';
 import { isOutage, storeError } from './redis-errors.js';
 import {
   type FleetStore,
   MAX_SUBSCRIPTIONS_PER_SESSION,
+  type MemoryQuota,
   type MemoryScope,
   type MemoryStore,
   PRINCIPAL_MEMORY_TTL_SECONDS,
@@ -47,6 +49,8 @@ export function createRedisStore(deps: {
   redis: Redis;
   keys: Keys;
   sessionTtlSeconds: number;
+  /** QUOTA_MEMORY_KEYS and QUOTA_MEMORY_BYTES, enforced by the scripts that store values. */
+  memoryQuota: MemoryQuota;
   metrics: Metrics;
   /** The outcomes of this connection's commands: readiness follows them (see command-health.ts). */
   health: CommandHealth;
@@ -55,7 +59,7 @@ export function createRedisStore(deps: {
   logger: Logger;
   onClose?: () => Promise<void>;
 }): FleetStore {
-  const { redis, keys, sessionTtlSeconds, metrics, health } = deps;
+  const { redis, keys, sessionTtlSeconds, memoryQuota, metrics, health } = deps;
   const scripts = defineScripts(redis, SCRIPTS);
 
   // Every Redis error leaves here as a StoreUnavailableError (503 with Retry-After at the edge).
@@ -125,25 +129,32 @@ export function createRedisStore(deps: {
   };
 
   const memory: MemoryStore = {
-    remember: (scope, key, value) =>
-      timed('memory.remember', async () => {
-        if (scope.kind === 'session') {
-          const written = await scripts.rememberInSession(
-            keys.session(scope.sessionId),
-            keys.sessionMemory(scope.sessionId),
-            key,
-            value,
-          );
-          return written === 1;
-        }
-        await scripts.rememberForPrincipal(
-          keys.principalMemory(scope.principal),
-          key,
-          value,
-          PRINCIPAL_MEMORY_TTL_SECONDS,
-        );
-        return true;
-      }),
+    remember: async (scope, key, value) => {
+      if (key === '') throw new RangeError('a memory key cannot be empty'); // the scripts' usage field
+      const [outcome, usage] = await timed('memory.remember', async () => {
+        const quota = [memoryQuota.maxKeys, memoryQuota.maxBytes];
+        return (
+          scope.kind === 'session'
+            ? await scripts.rememberInSession(
+                keys.session(scope.sessionId),
+                keys.sessionMemory(scope.sessionId),
+                key,
+                value,
+                ...quota,
+              )
+            : await scripts.rememberForPrincipal(
+                keys.principalMemory(scope.principal),
+                key,
+                value,
+                PRINCIPAL_MEMORY_TTL_SECONDS,
+                ...quota,
+              )
+        ) as [number, number];
+      });
+      if (outcome === -1) throw memoryQuotaExceeded('keys', memoryQuota, scope, usage);
+      if (outcome === -2) throw memoryQuotaExceeded('bytes', memoryQuota, scope, usage);
+      return outcome === 1;
+    },
     recall: (scope, key) => timed('memory.recall', () => redis.hget(memoryKey(keys, scope), key)),
   };
 

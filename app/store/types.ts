@@ -41,7 +41,10 @@ export interface SessionStore {
 export type MemoryScope = { kind: 'session'; sessionId: string } | { kind: 'principal'; principal: string };
 
 export interface MemoryStore {
-  /** Returns false when the scope is a session that no longer exists. */
+  /**
+   * Returns false when the scope is a session that no longer exists. Throws QuotaExceededError
+   * (app/quotas/quota-exceeded.ts) when the value would take the scope past its MemoryQuota.
+   */
   remember(scope: MemoryScope, key: string, value: string): Promise<boolean>;
   recall(scope: MemoryScope, key: string): Promise<string | null>;
 }
@@ -56,6 +59,18 @@ export interface FleetStore {
   /** Round-trip latency in milliseconds; throws StoreUnavailableError when unreachable. */
   ping(): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * What one memory scope may hold: keys, and bytes of keys plus values (UTF-8); 0 means no limit.
+ * A scope is a principal (2026) or a session (2025, 2024). Each is capped in the one script that
+ * writes it, atomically and within one hash slot; a principal's sessions are capped in number
+ * (QUOTA_SESSIONS_PER_PRINCIPAL), so what a principal stores is bounded by
+ * (sessions + 1) × maxBytes.
+ */
+export interface MemoryQuota {
+  maxKeys: number;
+  maxBytes: number;
 }
 
 /** How long a principal's 2026-era memory lives after its last write. */

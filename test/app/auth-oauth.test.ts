@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, startAppNode } from '../helpers/app-node.js';
-import { connectLegacyClient, connectModernClient, structuredOf, textOf } from '../helpers/clients.js';
+import {
+  connectLegacyClient,
+  connectModernClient,
+  connectSseClient,
+  structuredOf,
+  textOf,
+} from '../helpers/clients.js';
 import { MCP_POST_HEADERS } from '../helpers/security.js';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
@@ -59,9 +65,17 @@ const AUDIENCE = 'https://mcp.example.test/mcp';
 
 async function token(
   key: { kid: string; privateKey: SigningKey },
-  claims: { sub?: string; scope?: string; aud?: string; iss: string; expiresIn?: string | number },
+  claims: {
+    sub?: string;
+    scope?: string;
+    aud?: string;
+    iss: string;
+    expiresIn?: string | number;
+    /** Raw claims, set as given: a `sub` of any JSON type, which setSubject would refuse. */
+    raw?: Record<string, unknown>;
+  },
 ): Promise<string> {
-  const jwt = new SignJWT(claims.scope === undefined ? {} : { scope: claims.scope })
+  const jwt = new SignJWT({ ...(claims.scope === undefined ? {} : { scope: claims.scope }), ...claims.raw })
     .setProtectedHeader({ alg: 'RS256', kid: key.kid })
     .setIssuer(claims.iss)
     .setAudience(claims.aud ?? AUDIENCE)
@@ -122,15 +136,15 @@ describe('AUTH_MODE=oauth: JWT access tokens verified against the issuer JWKS', 
     });
   });
 
-  it('admits a valid token in the 2025 and 2026 eras, and the principal is its subject', async () => {
+  it('admits a valid token in the 2025 and 2026 eras, and the principal is its subject, namespaced by its issuer', async () => {
     const bearer = await token(k1, { sub: 'user-42', scope: 'mcp', iss: issuer.url });
     const legacy = await connectLegacyClient(() => node.url, 'oauth-legacy', { token: bearer });
     const modern = await connectModernClient(() => node.url, 'oauth-modern', { token: bearer });
     expect(structuredOf(await legacy.client.callTool({ name: 'node_info', arguments: {} })).principal).toBe(
-      'user-42',
+      `oauth:${issuer.url}#user-42`,
     );
     expect(structuredOf(await modern.client.callTool({ name: 'node_info', arguments: {} })).principal).toBe(
-      'user-42',
+      `oauth:${issuer.url}#user-42`,
     );
     await Promise.all([legacy.client.close(), modern.client.close()]);
   });
@@ -148,6 +162,18 @@ describe('AUTH_MODE=oauth: JWT access tokens verified against the issuer JWKS', 
     ],
     ['from another issuer', { sub: 'u', scope: 'mcp', iss: 'https://evil.example' }, 'Token claim "iss"'],
     ['without a subject', { scope: 'mcp' }, 'Token claim "sub"'],
+    ['with an empty subject', { sub: '', scope: 'mcp' }, 'Token claim "sub" must be a non-empty string'],
+    ['with a blank subject', { sub: '  ', scope: 'mcp' }, 'Token claim "sub" must be a non-empty string'],
+    [
+      'with a null subject',
+      { raw: { sub: null }, scope: 'mcp' },
+      'Token claim "sub" must be a non-empty string',
+    ],
+    [
+      'with an object as subject',
+      { raw: { sub: { id: 'u' } }, scope: 'mcp' },
+      'Token claim "sub" must be a non-empty string',
+    ],
   ])('refuses a token %s with 401 and a challenge', async (_case, claims, message) => {
     const bearer = await token(k1, { iss: issuer.url, ...claims });
     const response = await post(`Bearer ${bearer}`, initialize);
@@ -210,6 +236,71 @@ describe('AUTH_MODE=oauth: JWT access tokens verified against the issuer JWKS', 
       textOf(await allowed.client.callTool({ name: 'remember', arguments: { key: 'k', value: 'v' } })),
     ).toBe('Remembered k.');
     await Promise.all([legacy.client.close(), modern.client.close(), allowed.client.close()]);
+  });
+
+  it('checks per-tool scopes on the 2024 HTTP+SSE transport too: the POST of the call gets 403', async () => {
+    const reader = await token(k1, { sub: 'reader-2024', scope: 'mcp', iss: issuer.url });
+    const sse = await connectSseClient(() => node.url, { token: reader });
+    expect(textOf(await sse.client.callTool({ name: 'echo', arguments: { text: 'ok' } }))).toBe('ok');
+    await expect(
+      sse.client.callTool({ name: 'remember', arguments: { key: 'k', value: 'v' } }),
+    ).rejects.toThrow(/403/);
+    // The same POST by hand: the scope challenge a client can step up with, in a JSON-RPC body.
+    const { sessionId } = structuredOf<{ sessionId: string }>(
+      await sse.client.callTool({ name: 'node_info', arguments: {} }),
+    );
+    const refused = await fetch(new URL(`/messages?sessionId=${sessionId}`, node.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${reader}` },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: { name: 'remember', arguments: { key: 'k', value: 'v' } },
+      }),
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    expect(refused.headers.get('www-authenticate')).toContain('scope="memory:write"');
+    expect(await refused.json()).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32000, data: { error: 'insufficient_scope' } },
+    });
+    // Nothing was stored: the refused calls never reached the tool.
+    expect(
+      structuredOf(await sse.client.callTool({ name: 'recall', arguments: { key: 'k' } })),
+    ).toMatchObject({
+      found: false,
+    });
+    await sse.client.close();
+    const writer = await token(k1, { sub: 'writer-2024', scope: 'mcp memory:write', iss: issuer.url });
+    const allowed = await connectSseClient(() => node.url, { token: writer });
+    expect(
+      textOf(await allowed.client.callTool({ name: 'remember', arguments: { key: 'k', value: 'v' } })),
+    ).toBe('Remembered k.');
+    await allowed.client.close();
+  });
+
+  it('lets only tokens granted OAUTH_ADMIN_SCOPE (mcp:admin by default) call notify_change, in every era', async () => {
+    const user = await token(k1, { sub: 'plain-user', scope: 'mcp', iss: issuer.url });
+    const admin = await token(k1, { sub: 'operator', scope: 'mcp mcp:admin', iss: issuer.url });
+    const call = { name: 'notify_change', arguments: { kind: 'tools_list_changed' } };
+    const refusedBy = [
+      (await connectModernClient(() => node.url, 'user-2026', { token: user })).client,
+      (await connectLegacyClient(() => node.url, 'user-2025', { token: user })).client,
+      (await connectSseClient(() => node.url, { token: user })).client,
+    ];
+    for (const client of refusedBy) {
+      const result = await client.callTool(call);
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toContain('access token granted the scope "mcp:admin"');
+      await client.close();
+    }
+    const operator = await connectLegacyClient(() => node.url, 'operator-2025', { token: admin });
+    const published = await operator.client.callTool(call);
+    expect(published.isError).toBeFalsy();
+    expect(textOf(published)).toBe('Published tools_list_changed to every node.');
+    await operator.client.close();
   });
 
   it('follows a key rotation at the issuer without a restart, and drops the retired key', async () => {

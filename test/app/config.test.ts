@@ -46,6 +46,11 @@ describe('configuration from the environment', () => {
     [{ NODE_ENV: 'staging' }, 'NODE_ENV:'],
     [{ METRICS_PORT: '9464x' }, 'METRICS_PORT: expected an integer from 0 to 65535, got "9464x"'],
     [{ PORT: '3000', METRICS_PORT: '3000' }, 'METRICS_PORT: expected a port other than PORT (3000)'],
+    [{ QUOTA_MEMORY_BYTES: '-1' }, 'QUOTA_MEMORY_BYTES: expected an integer from 0 to 1073741824'],
+    [{ QUOTA_SESSIONS_PER_PRINCIPAL: 'many' }, 'QUOTA_SESSIONS_PER_PRINCIPAL: expected an integer'],
+    [{ LISTEN_MAX_SUBSCRIPTIONS: '0' }, 'LISTEN_MAX_SUBSCRIPTIONS: expected an integer from 1'],
+    [{ OAUTH_ADMIN_SCOPE: 'mcp admin' }, 'OAUTH_ADMIN_SCOPE: expected one OAuth scope'],
+    [{ AUTH_ADMIN_API_KEYS: 'short' }, 'AUTH_ADMIN_API_KEYS: expected comma-separated keys'],
   ])('rejects %o, naming the variable', (env, expected) => {
     expect(problemsOf(env as Record<string, string>).join('\n')).toContain(expected);
   });
@@ -53,6 +58,22 @@ describe('configuration from the environment', () => {
   it('serves /metrics on the traffic port unless METRICS_PORT names another one', () => {
     expect(loadConfig({}).metricsPort).toBeUndefined();
     expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+  });
+
+  it('has quotas on by default, and takes administrator keys alone in apikey mode', () => {
+    expect(loadConfig({}).quotas).toEqual({
+      memoryKeys: 1000,
+      memoryBytes: 1024 ** 2,
+      sessionsPerPrincipal: 200,
+      streamsPerPrincipal: 100,
+      listenStreamsPerNode: 1024,
+    });
+    const config = loadConfig({ AUTH_MODE: 'apikey', AUTH_ADMIN_API_KEYS: 'an-admin-key-0123456789' });
+    expect(config.auth).toMatchObject({
+      apiKeys: [],
+      adminApiKeys: ['an-admin-key-0123456789'],
+      adminScope: 'mcp:admin',
+    });
   });
 
   it('reports every bad variable at once', () => {

@@ -4,6 +4,7 @@ import { type AppNode, clusterEnv, startAppNode, TEST_STATE_KEY } from '../helpe
 import { connectLegacyClient, connectModernClient, structuredOf } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import { sessionIdInLogs } from '../helpers/security.js';
 
 interface Confirmation {
   confirmed: boolean;
@@ -88,7 +89,7 @@ describe('server→client messages across nodes, in every era (real Redis, three
     expect(String(asked[0]!.id)).toMatch(/^x-a\.[0-9a-f]{8}~\d+$/);
     // B answered the client's POST 202 (its request log is written once the response has closed).
     await waitFor('B to log the relayed answer', () =>
-      nodes[1]!.logs.some((l) => l.includes(sessionId()!) && l.includes('"status":202')),
+      nodes[1]!.logs.some((l) => l.includes(sessionIdInLogs(sessionId()!)) && l.includes('"status":202')),
     );
     await client.close();
   });

@@ -4,6 +4,7 @@ import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
 import { connectModernClient, connectSseClient, structuredOf, textOf } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import { sessionIdInLogs } from '../helpers/security.js';
 
 interface NodeInfo {
   nodeId: string;
@@ -59,7 +60,9 @@ describe('the 2024-11-05 HTTP+SSE transport across nodes (real Redis, real v1 SS
     );
     // B accepted all three POSTs (request logs are written once each response has closed).
     const onB = () =>
-      nodes[1]!.logs.filter((l) => l.includes('"route":"/messages"') && l.includes(info.sessionId!));
+      nodes[1]!.logs.filter(
+        (l) => l.includes('"route":"/messages"') && l.includes(sessionIdInLogs(info.sessionId!)),
+      );
     await waitFor('B to log the relayed POSTs', () => onB().length >= 3);
     expect(onB().every((l) => l.includes('"status":202'))).toBe(true);
     await client.close();

@@ -11,7 +11,12 @@ export const MCP_POST_HEADERS = {
 
 /** The principal the node derives from an API key (app/auth/api-keys.ts), computed independently. */
 export function apiKeyPrincipalOf(key: string): string {
-  return `key-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+  return `key:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}
+
+/** How a session id appears in the node's logs (app/log-privacy.ts), computed independently. */
+export function sessionIdInLogs(sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('hex').slice(0, 16);
 }
 
 export function sha256Entry(key: string): string {

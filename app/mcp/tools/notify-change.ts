@@ -5,18 +5,28 @@ import { defineTool, errorResult, textResult } from './tool.js';
  * Publishes a change notification to every connected client on every node: what a server whose
  * tools or resources change at runtime does. It goes through the ServerEventBus (Redis pub/sub in
  * a cluster) to 2026 `subscriptions/listen` streams, 2025-era GET streams and 2024 SSE streams.
+ *
+ * It reaches every principal's clients, so only administrators may call it (app/auth/admin.ts).
+ * The check is here rather than an SDK scope challenge because that runs on the 2025 and 2026
+ * transports only, and because API keys have no scopes to challenge for.
  */
 export const notifyChange = defineTool({
   name: 'notify_change',
   title: 'Notify change',
   description:
-    'Tells every connected client, on every node, that the tool list or resource list changed, or that a resource was updated.',
+    'Tells every connected client, on every node, that the tool list or resource list changed, or that a resource was updated. Administrators only.',
   input: z.object({
     kind: z.enum(['tools_list_changed', 'resources_list_changed', 'resource_updated']),
     uri: z.string().url().max(2048).optional().describe('The updated resource (for resource_updated)'),
   }),
-  annotations: { readOnlyHint: true, idempotentHint: true },
-  run: async ({ kind, uri }, _ctx, env) => {
+  // It changes what every client is told; it deletes nothing; each call sends another notification.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  run: async ({ kind, uri }, ctx, env) => {
+    if (!env.admin.allows(ctx.http?.authInfo)) {
+      return errorResult(
+        `Forbidden: notify_change reaches every client of every caller, so it is for administrators only. It needs ${env.admin.requirement}. Nothing was published.`,
+      );
+    }
     if (kind === 'resource_updated') {
       if (uri === undefined) return errorResult('resource_updated needs the uri of the updated resource.');
       env.publish({ kind, uri });

@@ -6,6 +6,7 @@ import type {
   ServerEvent,
 } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
+import type { AdminGate } from '../../auth/admin.js';
 import type { MemoryScope, MemoryStore, SessionStore } from '../../store/types.js';
 
 /** Which MCP era an instance serves: `modern` is 2026-07-28, `legacy` the 2025 and 2024 eras. */
@@ -27,6 +28,8 @@ export interface ToolEnv {
   publish(event: ServerEvent): void;
   /** Seals multi-round-trip state with MCP_STATE_KEY, bound to the caller, so any node can verify it. */
   requestState: RequestStateCodec;
+  /** Who may run fleet-wide operations; a tool that needs it checks it itself, in every era and transport. */
+  admin: AdminGate;
 }
 
 export type ToolResult = CallToolResult | InputRequiredResult;

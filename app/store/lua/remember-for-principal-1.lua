@@ -1,6 +1,40 @@
--- Store a value in a principal's memory and slide the memory's TTL.
+-- Store a value in a principal's memory within its quota, and slide the memory's TTL.
 -- KEYS[1] the principal's memory hash
--- ARGV[1] key, ARGV[2] value, ARGV[3] TTL in seconds
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return 1
+-- ARGV[1] key, ARGV[2] value, ARGV[3] TTL in seconds,
+-- ARGV[4] the most keys, ARGV[5] the most bytes of keys plus values (0: no limit)
+-- Returns {1, bytes} when stored, {-1, keys} over the key quota, {-2, bytes} over the byte quota.
+-- The byte count lives in the hash itself, under the empty field, which no key can be (keys are
+-- 1 to 256 characters): it lives and expires with the values it counts. A write that adds no key
+-- or no bytes is always allowed, so a caller over a lowered quota can still shrink.
+local USAGE = ''
+local hash = KEYS[1]
+local bytes = tonumber(redis.call('HGET', hash, USAGE))
+local keys = redis.call('HLEN', hash)
+if bytes then
+  keys = keys - 1
+else
+  -- A hash written before quotas existed: count it once.
+  bytes = 0
+  local flat = redis.call('HGETALL', hash)
+  for i = 1, #flat, 2 do
+    bytes = bytes + #flat[i] + #flat[i + 1]
+  end
+end
+local present = redis.call('HEXISTS', hash, ARGV[1]) == 1
+local newKeys = keys
+local newBytes = bytes + #ARGV[1] + #ARGV[2]
+if present then
+  newBytes = newBytes - #ARGV[1] - redis.call('HSTRLEN', hash, ARGV[1])
+else
+  newKeys = keys + 1
+end
+local maxKeys, maxBytes = tonumber(ARGV[4]), tonumber(ARGV[5])
+if maxKeys > 0 and newKeys > maxKeys and newKeys > keys then
+  return {-1, keys}
+end
+if maxBytes > 0 and newBytes > maxBytes and newBytes > bytes then
+  return {-2, bytes}
+end
+redis.call('HSET', hash, ARGV[1], ARGV[2], USAGE, newBytes)
+redis.call('EXPIRE', hash, ARGV[3])
+return {1, newBytes}

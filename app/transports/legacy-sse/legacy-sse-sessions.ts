@@ -12,12 +12,15 @@ import type { Logger } from '../../logger.js';
 import { principalOf } from '../../mcp/principal.js';
 import type { ServerFactory } from '../../mcp/server-factory.js';
 import type { Metrics } from '../../metrics.js';
+import type { PrincipalQuotas, StreamLease } from '../../quotas/principal-quotas.js';
+import { QUOTA_EXCEEDED_STATUS, QuotaExceededError } from '../../quotas/quota-exceeded.js';
 import type { NodeRelay, RelayEnvelope } from '../../relay/node-relay.js';
 import { sendServerEvent } from '../../relay/server-events.js';
 import type { StreamOwnerRegistry } from '../../relay/stream-owners.js';
 import { isWellFormedSessionId, newSessionId } from '../../sessions/session-id.js';
 import type { SessionRecord, SessionStore } from '../../store/types.js';
 import { SseStreamTransport } from './sse-stream-transport.js';
+import { toolScopeRefusal } from './tool-scopes.js';
 
 /** A request the HTTP layer must refuse, with its status and JSON-RPC error. */
 export interface Refusal {
@@ -33,6 +36,8 @@ interface LiveSseSession {
   transport: SseStreamTransport;
   authInfo: AuthInfo | undefined;
   record: SessionRecord;
+  /** This stream, counted against its principal's QUOTA_STREAMS_PER_PRINCIPAL. */
+  streamLease: StreamLease;
 }
 
 export interface LegacySseSessionsOptions {
@@ -43,6 +48,10 @@ export interface LegacySseSessionsOptions {
   metrics: Metrics;
   logger: Logger;
   heartbeatMs: number;
+  /** Per-principal caps on sessions and streams (a 2024 session is created with its first stream). */
+  quotas: PrincipalQuotas;
+  /** OAUTH_TOOL_SCOPES, checked on each POST that carries a tools/call (see tool-scopes.ts). */
+  toolScopes?: Record<string, string[]>;
   /** Where clients POST their messages; the session id is appended as `?sessionId=`. */
   messagesPath?: string;
 }
@@ -88,26 +97,41 @@ export class LegacySseSessions {
     authInfo: AuthInfo | undefined,
   ): Promise<Refusal | undefined> {
     const principal = principalOf(authInfo);
-    let record: SessionRecord;
-    if (resumeId !== undefined) {
-      if (!isWellFormedSessionId(resumeId)) return notFound;
-      // With the principal, a stranger's request leaves another principal's session untouched.
-      const stored = await this.options.store.touch(resumeId, principal);
-      if (stored === null || stored.principal !== principal) return notFound;
-      record = stored;
-      await this.live.get(resumeId)?.server.close();
-    } else {
-      const now = Date.now();
-      record = {
-        id: newSessionId(),
-        initializeParams: {},
-        protocolVersion: '',
-        principal,
-        subscriptions: [],
-        createdAt: now,
-        lastSeen: now,
-      };
-      await this.options.store.create(record);
+    const { quotas } = this.options;
+    let record: SessionRecord | undefined;
+    let newSession = false;
+    let streamLease: StreamLease | undefined;
+    try {
+      if (resumeId !== undefined) {
+        if (!isWellFormedSessionId(resumeId)) return notFound;
+        // With the principal, a stranger's request leaves another principal's session untouched.
+        const stored = await this.options.store.touch(resumeId, principal);
+        if (stored === null || stored.principal !== principal) return notFound;
+        record = stored;
+        quotas.sessionInUse(principal, record.id);
+      } else {
+        const now = Date.now();
+        record = {
+          id: newSessionId(),
+          initializeParams: {},
+          protocolVersion: '',
+          principal,
+          subscriptions: [],
+          createdAt: now,
+          lastSeen: now,
+        };
+        await quotas.admitSession(principal, record.id);
+        newSession = true;
+      }
+      // One lease per session: a stream resumed here, or on another node, replaces the old one.
+      streamLease = await quotas.openStream(principal, record.id);
+      await this.live.get(record.id)?.server.close();
+      if (newSession) await this.options.store.create(record);
+    } catch (err) {
+      streamLease?.release();
+      if (newSession && record) quotas.releaseSession(principal, record.id);
+      if (err instanceof QuotaExceededError) return quotaRefusal(err);
+      throw err;
     }
     await this.options.owners.claim(record.id, this.options.relay.address);
 
@@ -117,13 +141,13 @@ export class LegacySseSessions {
       endpoint: `${this.messagesPath}?sessionId=${record.id}`,
       heartbeatMs: this.options.heartbeatMs,
     });
-    const session: LiveSseSession = { server, transport, authInfo, record };
+    const session: LiveSseSession = { server, transport, authInfo, record, streamLease };
     server.server.oninitialized = () => {
       const version = server.server.getNegotiatedProtocolVersion();
       if (version) {
-        this.options.store.setProtocolVersion(record.id, version).catch((err: Error) => {
+        this.options.store.setProtocolVersion(session.record.id, version).catch((err: Error) => {
           this.options.logger.warn(
-            { sessionId: record.id, err: err.message },
+            { sessionId: session.record.id, err: err.message },
             'could not record the protocol version',
           );
         });
@@ -176,6 +200,8 @@ export class LegacySseSessions {
     }
     const record = await this.options.store.touch(sessionId, principalOf(authInfo));
     if (record === null || record.principal !== principalOf(authInfo)) return notFound;
+    const forbidden = await toolScopeRefusal(messages, authInfo, this.options.toolScopes ?? {});
+    if (forbidden) return forbidden;
 
     const local = this.live.get(sessionId);
     if (local?.transport.isOpen) {
@@ -288,6 +314,7 @@ export class LegacySseSessions {
     if (this.live.get(id) !== session) return;
     this.live.delete(id);
     this.options.metrics.activeSessions.dec();
+    session.streamLease.release();
     this.options.owners.release(id, this.options.relay.address).catch((err: Error) => {
       this.options.logger.warn({ sessionId: id, err: err.message }, 'could not release an sse stream');
     });
@@ -306,7 +333,11 @@ export class LegacySseSessions {
       // One touch per stream, sent together rather than one round trip after another.
       await Promise.all(
         ids.map(async (id) => {
-          if (!lost.has(id) && (await this.options.store.touch(id)) !== null) return;
+          const record = lost.has(id) ? null : await this.options.store.touch(id);
+          if (record !== null) {
+            this.options.quotas.sessionInUse(record.principal, id);
+            return;
+          }
           this.options.logger.info({ sessionId: id }, 'closing an sse stream this node no longer owns');
           await this.live.get(id)?.server.close();
         }),
@@ -315,6 +346,15 @@ export class LegacySseSessions {
       this.options.logger.warn({ err: (err as Error).message }, 'sse heartbeat could not reach the store');
     }
   }
+}
+
+function quotaRefusal(err: QuotaExceededError): Refusal {
+  return {
+    status: QUOTA_EXCEEDED_STATUS,
+    code: JsonRpcCode.ServerError,
+    message: err.message,
+    data: err.data,
+  };
 }
 
 function gone(sessionId: string): Refusal {

@@ -76,7 +76,8 @@ export class SseStreamTransport implements Transport {
       this.internal.delete(message.id);
       return;
     }
-    if (this.closed) throw new Error(`the event stream of session ${this.sessionId} is closed`);
+    // No session id in the message: callers log it (app/log-privacy.ts), and ids are credentials.
+    if (this.closed) throw new Error('the event stream of this session is closed');
     this.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
     if (isAnswer(message)) this.unanswered.delete(message.id);
   }
