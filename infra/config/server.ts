@@ -103,6 +103,17 @@ export const serverSchema = z
     /** Overrides the image's entrypoint/command (exec form). */
     command: z.array(z.string()).optional(),
     args: z.array(z.string()).optional(),
+    /**
+     * The image's own ENTRYPOINT and CMD, as `docker inspect` shows them (inherited ones included).
+     * Nothing here changes what runs; it records what `command`/`args` combine with, so the tests
+     * can tell whether the container starts.
+     */
+    imageConfig: z
+      .strictObject({
+        entrypoint: z.array(z.string()).default([]),
+        cmd: z.array(z.string()).default([]),
+      })
+      .optional(),
     port: z
       .int('expected an integer port')
       .min(1, 'expected a port in 1-65535')
