@@ -66,14 +66,17 @@ export function describeEcsNetwork(runs: () => StackRuns): void {
         (appContainer(server).secrets ?? []).some((s: { name: string }) => s.name === 'REDIS_URL'),
       );
       expect(users.map((server) => server.name)).toContain('app');
-      for (const server of users)
-        expectOpen(connect(topology.model, server.task, topology.redis!.endpoint, topology.redis!.port));
+      for (const task of users.flatMap((server) => server.tasks)) {
+        expectOpen(connect(topology.model, task, topology.redis!.endpoint, topology.redis!.port));
+      }
     });
 
-    it('every task reaches its image registry, Secrets Manager and CloudWatch Logs on 443', () => {
+    it('every task, in every subnet, reaches its image registry, Secrets Manager and CloudWatch Logs on 443', () => {
       for (const server of servers()) {
-        for (const endpoint of startEndpoints(topology, server))
-          expectOpen(connect(topology.model, server.task, endpoint, 443));
+        for (const task of server.tasks) {
+          for (const endpoint of startEndpoints(topology, server))
+            expectOpen(connect(topology.model, task, endpoint, 443));
+        }
       }
     });
 
@@ -85,8 +88,10 @@ export function describeEcsNetwork(runs: () => StackRuns): void {
       }
       const bare = ecsTopology(withoutNat.graph, REGION);
       for (const server of bare.servers.values()) {
-        for (const endpoint of startEndpoints(bare, server))
-          expectOpen(connect(bare.model, server.task, endpoint, 443));
+        for (const task of server.tasks) {
+          for (const endpoint of startEndpoints(bare, server))
+            expectOpen(connect(bare.model, task, endpoint, 443));
+        }
       }
     });
 

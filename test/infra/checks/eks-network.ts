@@ -97,10 +97,12 @@ export function describeEksNetwork(runs: () => StackRuns): void {
       }
     });
 
-    it('nodes pull every image (ECR or Docker Hub) and pods reach AWS APIs on 443', () => {
+    it('nodes in every subnet pull every image (ECR or Docker Hub) and pods reach AWS APIs on 443', () => {
       for (const server of servers()) {
-        for (const endpoint of pullEndpoints(topology, server))
-          expectOpen(connect(topology.model, node(), endpoint, 443));
+        for (const each of topology.nodes) {
+          for (const endpoint of pullEndpoints(topology, server))
+            expectOpen(connect(topology.model, each, endpoint, 443));
+        }
         expectOpen(connect(topology.model, server.pod, topology.aws('secretsmanager'), 443));
       }
     });
@@ -155,8 +157,10 @@ export function describeEksNetwork(runs: () => StackRuns): void {
       }
       const bare = eksTopology(withoutNat.graph, REGION);
       for (const server of bare.servers.values()) {
-        for (const endpoint of pullEndpoints(bare, server))
-          expectOpen(connect(bare.model, bare.nodes[0]!, endpoint, 443));
+        for (const each of bare.nodes) {
+          for (const endpoint of pullEndpoints(bare, server))
+            expectOpen(connect(bare.model, each, endpoint, 443));
+        }
       }
     });
   });

@@ -15,7 +15,9 @@ export interface EcsServer {
   taskDefinition: Resource;
   // biome-ignore lint/suspicious/noExplicitAny: container definitions as registered.
   containers: any[];
-  /** One task of the service. */
+  /** A task of the service in each of its subnets (ECS spreads tasks across them). */
+  tasks: Endpoint[];
+  /** The task in the first subnet, for paths that do not depend on the subnet. */
   task: Endpoint;
 }
 
@@ -61,24 +63,27 @@ export function ecsTopology(graph: ResourceGraph, region: string): EcsTopology {
   const servers = new Map<string, EcsServer>();
   graph.ofType(T.ecsService).forEach((service, index) => {
     const network = service.inputs.networkConfiguration ?? {};
-    const subnetId = network.subnets?.[0];
+    const subnets: string[] = network.subnets ?? [];
     const taskDefinition = graph.byRef(T.taskDefinition, service.inputs.taskDefinition);
-    if (!subnetId || !taskDefinition) throw new Error(`${label(service)} has no subnet or task definition`);
+    if (subnets.length === 0 || !taskDefinition)
+      throw new Error(`${label(service)} has no subnet or task definition`);
     const name = serverName(service);
+    const tasks = subnets.map((subnetId, zone) => ({
+      name: `a task of ${name} in ${subnetId}`,
+      eni: {
+        subnetId,
+        ip: addressInSubnet(graph, subnetId, 100 + index * 10 + zone),
+        securityGroupIds: network.securityGroups ?? [],
+        publicIp: network.assignPublicIp === true,
+      },
+    }));
     servers.set(name, {
       name,
       service,
       taskDefinition,
       containers: containersOf(taskDefinition),
-      task: {
-        name: `a task of ${name}`,
-        eni: {
-          subnetId,
-          ip: addressInSubnet(graph, subnetId, 100 + index),
-          securityGroupIds: network.securityGroups ?? [],
-          publicIp: network.assignPublicIp === true,
-        },
-      },
+      tasks,
+      task: tasks[0] as Endpoint,
     });
   });
 

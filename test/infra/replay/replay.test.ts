@@ -19,8 +19,9 @@ import { type ThrowawayCertificates, throwawayCertificates } from './tls.js';
  * Replays the app as each platform would start it: the built image's process (argv from
  * app/Dockerfile and the task definition or pod spec), with exactly the environment the captured
  * program gives it, secrets resolved from the stores the platform reads. What differs, and why:
- * - the container port is mapped to a free local port and HOST is 127.0.0.1 (this machine serves
- *   on loopback only); probes and the health-check command address the mapped port;
+ * - the container port (and METRICS_PORT, if set) is mapped to a free local port and HOST is
+ *   127.0.0.1 (this machine serves on loopback only); probes and the health-check command address
+ *   the mapped port;
  * - REDIS_URL keeps its scheme (rediss) and its AUTH token, but points at a local redis-server that
  *   serves TLS with a throwaway certificate and requires that token, instead of the ElastiCache
  *   endpoint; NODE_EXTRA_CA_CERTS makes the app trust the throwaway CA (ElastiCache's chain is public);
@@ -64,6 +65,8 @@ async function replay(stack: Stack, platform: 'ecs' | 'eks'): Promise<Replayed> 
   const env = {
     ...container.env,
     PORT: String(port),
+    // The separate metrics port, when the program sets one, is mapped like the traffic port.
+    ...(container.env.METRICS_PORT ? { METRICS_PORT: String(await freePort()) } : {}),
     HOST: '127.0.0.1',
     REDIS_URL: captured.toString(),
     NODE_EXTRA_CA_CERTS: certificates.caFile,
