@@ -112,6 +112,17 @@ export const serverSchema = z
     command: z.array(z.string()).optional(),
     /** Arguments after the image's ENTRYPOINT, replacing its CMD (ECS `command`, K8s `args`). */
     args: z.array(z.string()).optional(),
+    /**
+     * The image's own ENTRYPOINT and CMD, as `docker inspect` shows them (inherited ones included).
+     * Nothing here changes what runs; it records what `command`/`args` combine with, so the tests
+     * can tell whether the container starts.
+     */
+    imageConfig: z
+      .strictObject({
+        entrypoint: z.array(z.string()).default([]),
+        cmd: z.array(z.string()).default([]),
+      })
+      .optional(),
     port: z
       .int('expected an integer port')
       .min(1, 'expected a port in 1-65535')

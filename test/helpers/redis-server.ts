@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { freePort, waitFor } from './ports.js';
 
 /**
@@ -37,6 +37,13 @@ export interface TestRedisOptions {
   durable?: boolean;
   /** Start as a replica of the Redis on this loopback port (`--replicaof`), as an ElastiCache replica runs. */
   replicaOf?: number;
+  /**
+   * Serve TLS only, as ElastiCache does with in-transit encryption: `url` becomes `rediss://`.
+   * The CA is what a client must trust (NODE_EXTRA_CA_CERTS for a child process).
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** Require this password, as ElastiCache requires its AUTH token. */
+  password?: string;
 }
 
 export async function startTestRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
@@ -49,12 +56,28 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
     ? ['--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'always']
     : ['--dir', dataDir, '--appendonly', 'no'];
   const replication = options.replicaOf ? ['--replicaof', '127.0.0.1', String(options.replicaOf)] : [];
-  const url = `redis://127.0.0.1:${port}`;
+  const { tls, password } = options;
+  const auth = password ? `:${encodeURIComponent(password)}@` : '';
+  const url = `${tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`;
+  const clientOptions: RedisOptions = tls ? { tls: { ca: readFileSync(tls.caFile) } } : {};
+  // TLS only, and no client certificate asked for (ElastiCache asks for none).
+  const listenArgs = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const tlsArgs = tls
+    ? ['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile]
+    : [];
+  const authArgs = password ? ['--requirepass', password] : [];
   let child: ChildProcess | undefined;
   const clients: Redis[] = [];
 
   const ping = async () => {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis(url, {
+      ...clientOptions,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     probe.on('error', () => undefined);
     try {
       await probe.connect();
@@ -68,8 +91,9 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
     child = spawn(
       'redis-server',
       [
-        '--port',
-        String(port),
+        ...listenArgs,
+        ...tlsArgs,
+        ...authArgs,
         '--bind',
         '127.0.0.1',
         '--save',
@@ -101,7 +125,7 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
       return child?.exitCode === null ? child.pid : undefined;
     },
     client: () => {
-      const client = new Redis(url);
+      const client = new Redis(url, clientOptions);
       clients.push(client);
       return client;
     },

@@ -6,6 +6,7 @@ import {
   readStackConfig,
   type Stack,
 } from './harness.js';
+import { parseUrn } from './outcome/graph.js';
 
 /** The one value a user must set before production's first `up`; staging on ECS deploys as shipped. */
 export const PRODUCTION_DOMAIN = 'mcp.example.com';
@@ -99,9 +100,16 @@ export function expectedFor(stack: Stack, platform: 'ecs' | 'eks' = 'ecs') {
   };
 }
 
-/** `type::name` of every resource the engine creates before `resource` (see Recorded.dependsOn). */
+/**
+ * `type::name` of every resource the engine creates before `resource`: its direct dependencies as the
+ * harness recorded them (Recorded.dependencies, URNs). The outcome model's ResourceGraph.prerequisites
+ * follows them transitively.
+ */
 export function createdAfter(resource: Recorded): string[] {
-  return resource.dependsOn;
+  return resource.dependencies.map((urn) => {
+    const { type, name } = parseUrn(urn);
+    return `${type}::${name}`;
+  });
 }
 
 /** Where a secret value may legitimately appear: the secret stores themselves and credential fields. */

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
+import { vi } from 'vitest';
 import { parse } from 'yaml';
 
 /**
  * Runs the real Pulumi program (infra/index.ts) against mocks: every resource it registers is
- * recorded with its inputs, nothing touches AWS. One program run per test file, because the Pulumi
- * runtime is process-wide state (vitest gives each file a fresh worker).
+ * recorded with its inputs, nothing touches AWS. The Pulumi runtime is process-wide state: runs in one
+ * file happen one after the other, and each later run re-imports the program (`vi.resetModules`).
  */
 
 export type Stack = 'staging' | 'production';
@@ -18,11 +19,19 @@ export interface Recorded {
   inputs: Record<string, any>;
   /** Input paths (dot-separated) whose values were marked secret. */
   secretPaths: string[];
+  /** The id and output state the mocks gave it (what other resources see of it). */
+  id: string;
+  // biome-ignore lint/suspicious/noExplicitAny: output state is arbitrary JSON, like inputs.
+  state: Record<string, any>;
+  /** Its URN, once the engine stand-in has answered. */
+  urn?: string;
   /**
-   * `type::name` of every resource the engine must create first: explicit `dependsOn` and the
-   * resources its inputs come from, exactly as the SDK sends them to the engine.
+   * URNs of every resource the engine must create before this one: explicit `dependsOn` (a component
+   * expanded to its children) and implicit ones (Outputs among the inputs). This is the `dependencies`
+   * field of the RegisterResource request, which the engine orders creation by; mocks never pass it to
+   * `newResource`, so the harness reads it from the request (see `recordDependencies`).
    */
-  dependsOn: string[];
+  dependencies: string[];
 }
 
 const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
@@ -98,9 +107,6 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
         arnSuffix: `app/${name}/0123`,
         zoneId: 'Z32O12XQLNTSW2',
       };
-    case 'aws:secretsmanager/secretVersion:SecretVersion':
-      // Secrets Manager mints a new version id for every new value.
-      return { ...base, versionId: createHash('sha256').update(String(inputs.secretString)).digest('hex') };
     case 'random:index/randomId:RandomId':
       return { ...base, hex: createHash('sha256').update(name).digest('hex').slice(0, 8) };
     case 'aws:acm/certificate:Certificate':
@@ -126,6 +132,11 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...base, arnSuffix: `targetgroup/${name}/4567` };
     case 'aws:elasticache/replicationGroup:ReplicationGroup':
       return { ...base, primaryEndpointAddress: `master.${name}.cache.amazonaws.com` };
+    case 'aws:secretsmanager/secretVersion:SecretVersion':
+      // Secrets Manager gives every new value a new version id; a trigger on it changes with the value.
+      return { ...base, versionId: digest(String(inputs.secretString ?? '')) };
+    case 'aws:ec2/vpcEndpoint:VpcEndpoint':
+      return { ...base, prefixListId: `pl-${name}` };
     case 'random:index/randomPassword:RandomPassword':
       return { ...base, result: `${FAKE_SECRET_PREFIX}${name}` };
     case 'aws:ecr/repository:Repository':
@@ -154,6 +165,50 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
   }
 }
 
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+
+/** What the engine stand-in is asked for; the fields the harness reads (`pulumi/proto` RegisterResourceRequest). */
+interface RegisterRequest {
+  getDependenciesList(): string[];
+}
+type RegisterCallback = (err: unknown, response?: { getUrn(): string }) => void;
+interface Registration {
+  dependencies: string[];
+  recorded?: Recorded;
+}
+
+/**
+ * Mocks hand `newResource` no dependencies, so wrap the mock monitor's `registerResource`: it calls
+ * `newResource` synchronously, before its first await, so the request being served is known there.
+ * The URN comes back in the response.
+ */
+function recordDependencies(): { take(): Registration | undefined } {
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, callback: RegisterCallback): Promise<void>;
+  };
+  const original = monitor.registerResource.bind(monitor);
+  let pending: Registration | undefined;
+  monitor.registerResource = (req, callback) => {
+    const registration: Registration = { dependencies: req.getDependenciesList() };
+    pending = registration;
+    return original(req, (err, response) => {
+      if (response && registration.recorded) registration.recorded.urn = response.getUrn();
+      callback(err, response);
+    });
+  };
+  return {
+    take() {
+      const registration = pending;
+      pending = undefined;
+      return registration;
+    },
+  };
+}
+
+let runs = 0;
+
 export interface ProgramRun {
   resources: Recorded[];
   // biome-ignore lint/suspicious/noExplicitAny: the program's exports are Outputs of several shapes.
@@ -171,13 +226,27 @@ export async function runProgram(
 ): Promise<ProgramRun> {
   // A caller-supplied list survives a program that throws, so a test can see what got registered.
   const resources: Recorded[] = options.record ?? [];
+  let registrations: { take(): Registration | undefined } | undefined;
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        const registration = registrations?.take();
         const secretPaths: string[] = [];
         const inputs = unwrapSecrets(args.inputs, '', secretPaths) as Record<string, unknown>;
-        resources.push({ type: args.type, name: args.name, inputs, secretPaths, dependsOn: [] });
-        return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
+        const id = `${args.name}-id`;
+        const state = mockState(args.type, args.name, inputs);
+        const recorded: Recorded = {
+          type: args.type,
+          name: args.name,
+          inputs,
+          secretPaths,
+          id,
+          state,
+          dependencies: registration?.dependencies ?? [],
+        };
+        if (registration) registration.recorded = recorded;
+        resources.push(recorded);
+        return { id, state };
       },
       call(args) {
         switch (args.token) {
@@ -205,7 +274,7 @@ export async function runProgram(
     stack,
     options.preview ?? false,
   );
-  recordDependencies(resources);
+  registrations = recordDependencies();
   const raw = { ...readStackConfig(stack), ...overrides };
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw)) {
@@ -213,6 +282,8 @@ export async function runProgram(
   }
   pulumi.runtime.setAllConfig(config, ['mcp-fleet:serverSecrets']);
 
+  // A second run in the same worker must evaluate the program again, not reuse the first one's module.
+  if (runs++ > 0) vi.resetModules();
   const outputs = (await import('../../infra/index.js')) as Record<string, unknown>;
   await settle();
   return {
@@ -229,31 +300,6 @@ export async function runProgram(
       }
       return matches[0] as Recorded;
     },
-  };
-}
-
-/**
- * The mock monitor drops the dependency list of each registration, so wrap it: the request names the
- * resource and the URNs it depends on, and the mock's `newResource` has just recorded it.
- */
-function recordDependencies(resources: Recorded[]): void {
-  type Request = { getType(): string; getName(): string; getDependenciesList(): string[] };
-  const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(request: Request, callback: unknown): unknown;
-  };
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (request, callback) => {
-    const dependsOn = request.getDependenciesList().map((urn) => {
-      const [, , qualifiedType = '', name = ''] = urn.split('::');
-      return `${qualifiedType.split('$').pop()}::${name}`;
-    });
-    const result = register(request, callback);
-    // The mock calls newResource synchronously, first thing: the record it pushed is the last one.
-    const recorded = resources.at(-1);
-    if (recorded?.type === request.getType() && recorded.name === request.getName()) {
-      recorded.dependsOn = dependsOn;
-    }
-    return result;
   };
 }
 

@@ -1,0 +1,3 @@
+import { describeOutcomes } from './suite.js';
+
+describeOutcomes('production', 'ecs');

@@ -1,0 +1,253 @@
+import { INTERNET_CLIENT, redisPrimary } from './ecs-topology.js';
+import { type Resource, type ResourceGraph, T } from './graph.js';
+import type { Labels } from './network-policy.js';
+import { policiesOf } from './network-policy.js';
+import type { Endpoint, NetworkModel } from './reachability.js';
+import { addressInSubnet, isPublicSubnet } from './routing.js';
+import type { ExternalGroup, SgRule } from './security-groups.js';
+
+/**
+ * The EKS platform as the network sees it. Nodes and pods share the cluster security group that EKS
+ * creates, "Inbound All from Self; Outbound All to 0.0.0.0/0"
+ * (https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html); with the VPC CNI every pod
+ * has a VPC address and the security groups of its node. Pods sit on node 0; kube-dns and the
+ * monitoring pod on node 1, so pod-to-pod paths cross the network.
+ */
+
+/** The namespace and labels a Prometheus runs under (kube-prometheus-stack's convention). */
+export const MONITORING = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
+/** "The agent uses the loopback (localhost) IP address 169.254.170.23 for IPv4" on port 80 (EKS pod-id-agent-setup). */
+export const POD_IDENTITY_AGENT = { ip: '169.254.170.23', port: 80 };
+/** The NodePort range the in-tree service controller opens on the node security group for an NLB. */
+const NODE_PORTS = { from: 30000, to: 32767 };
+
+export interface EksServer {
+  name: string;
+  deployment: Resource;
+  // biome-ignore lint/suspicious/noExplicitAny: pod containers as registered.
+  containers: any[];
+  pod: Endpoint;
+}
+
+export interface EksTopology {
+  model: NetworkModel;
+  region: string;
+  autoMode: boolean;
+  internet: Endpoint;
+  nodes: Endpoint[];
+  /** The NLB in front of the ingress controller, if the controller's Service asks for one. */
+  nlb?: { internetFacing: boolean; publicSubnet: boolean; ports: number[] };
+  controllerPod?: Endpoint;
+  ingressClass?: string;
+  kubeDns?: Endpoint;
+  podIdentityAgent?: Endpoint;
+  monitoring: Endpoint;
+  redis?: { endpoint: Endpoint; port: number };
+  servers: Map<string, EksServer>;
+  aws(service: string): Endpoint;
+}
+
+function namespaceLabels(graph: ResourceGraph, namespace: string): Labels {
+  const declared = graph.ofType(T.namespace).find((resource) => resource.inputs.metadata?.name === namespace);
+  // The API server sets kubernetes.io/metadata.name on every namespace (Kubernetes ≥ 1.21).
+  return { ...(declared?.inputs.metadata?.labels ?? {}), 'kubernetes.io/metadata.name': namespace };
+}
+
+function addon(graph: ResourceGraph, name: string): Resource | undefined {
+  return graph.ofType(T.addon).find((resource) => resource.inputs.addonName === name);
+}
+
+/**
+ * Managed node groups: the VPC CNI enforces policies only with `enableNetworkPolicy` (EKS "Restrict
+ * Pod network traffic with Kubernetes network policies"). Auto Mode: only with the `amazon-vpc-cni`
+ * ConfigMap's `enable-network-policy-controller: "true"` and a NodeClass with `networkPolicy`
+ * (EKS "Use Network Policies with EKS Auto Mode").
+ */
+export function policiesEnforced(graph: ResourceGraph, autoMode: boolean): boolean {
+  if (!autoMode) {
+    const cni = addon(graph, 'vpc-cni');
+    return JSON.parse(cni?.inputs.configurationValues ?? '{}').enableNetworkPolicy === 'true';
+  }
+  const configMap = graph
+    .ofType('kubernetes:core/v1:ConfigMap')
+    .find(
+      (resource) =>
+        resource.inputs.metadata?.name === 'amazon-vpc-cni' &&
+        resource.inputs.metadata?.namespace === 'kube-system',
+    );
+  const nodeClass = graph.resources.find(
+    (resource) => resource.type.endsWith(':NodeClass') && resource.inputs.spec?.networkPolicy,
+  );
+  return configMap?.inputs.data?.['enable-network-policy-controller'] === 'true' && nodeClass !== undefined;
+}
+
+function pod(
+  graph: ResourceGraph,
+  name: string,
+  node: Endpoint,
+  host: number,
+  namespace: string,
+  labels: Labels,
+  namedPorts?: Record<string, number>,
+): Endpoint {
+  const eni = node.eni as NonNullable<Endpoint['eni']>;
+  return {
+    name,
+    eni: { ...eni, ip: addressInSubnet(graph, eni.subnetId, host) },
+    pod: {
+      namespace,
+      labels,
+      namespaceLabels: namespaceLabels(graph, namespace),
+      namedPorts,
+      node: node.name,
+    },
+  };
+}
+
+export function eksTopology(graph: ResourceGraph, region: string): EksTopology {
+  const cluster = graph.ofType(T.eksCluster)[0];
+  if (!cluster) throw new Error('no EKS cluster in the graph');
+  const autoMode = cluster.inputs.computeConfig?.enabled === true;
+  const clusterGroup = cluster.state.vpcConfig?.clusterSecurityGroupId as string;
+  const nodeSubnets: string[] =
+    graph.ofType(T.nodeGroup)[0]?.inputs.subnetIds ?? cluster.inputs.vpcConfig.subnetIds;
+  const nodes = [0, 1].map((index) => {
+    const subnetId = nodeSubnets[index % nodeSubnets.length] as string;
+    return {
+      name: `node ${index}`,
+      host: { node: `node ${index}` },
+      eni: {
+        subnetId,
+        ip: addressInSubnet(graph, subnetId, 40 + index),
+        securityGroupIds: [clusterGroup],
+        publicIp: false,
+      },
+    } satisfies Endpoint;
+  });
+  const [node0, node1] = nodes as [Endpoint, Endpoint];
+
+  const release = graph.ofType(T.helmRelease)[0];
+  const service = release?.inputs.values?.controller?.service;
+  const annotations: Record<string, string> = service?.annotations ?? {};
+  // The in-tree controller makes an internet-facing NLB unless `aws-load-balancer-internal` is set; the
+  // load balancer controller of Auto Mode (`loadBalancerClass`) makes an internal one unless the scheme
+  // annotation says internet-facing (its "Service annotations" reference).
+  const scheme = annotations['service.beta.kubernetes.io/aws-load-balancer-scheme'];
+  const internetFacing = service?.loadBalancerClass
+    ? scheme === 'internet-facing'
+    : annotations['service.beta.kubernetes.io/aws-load-balancer-internal'] !== 'true';
+  const extraRules: SgRule[] = [];
+  let nlb: EksTopology['nlb'];
+  if (service?.type === 'LoadBalancer') {
+    // Load balancers go to subnets tagged kubernetes.io/role/elb (EKS "subnet requirements").
+    const elbSubnet = graph
+      .ofType(T.subnet)
+      .find((subnet) => subnet.inputs.tags?.['kubernetes.io/role/elb'] === '1');
+    nlb = {
+      internetFacing,
+      publicSubnet: elbSubnet ? isPublicSubnet(graph, elbSubnet.id) : false,
+      ports: [80, 443],
+    };
+    // "the Node security groups are modified with the following IP rules": client traffic to the
+    // NodePorts from loadBalancerSourceRanges (default 0.0.0.0/0) (Kubernetes, "Network Load Balancer support on AWS").
+    extraRules.push({
+      direction: 'ingress',
+      protocol: 'tcp',
+      fromPort: NODE_PORTS.from,
+      toPort: NODE_PORTS.to,
+      cidr: '0.0.0.0/0',
+      origin: 'the rule the service controller adds for the NLB',
+    });
+  }
+  const selfRule = (direction: SgRule['direction']): SgRule => ({
+    direction,
+    protocol: '-1',
+    fromPort: 0,
+    toPort: 65535,
+    securityGroupId: clusterGroup,
+    origin: 'EKS cluster security group (self)',
+  });
+  const externalGroups: ExternalGroup[] = [
+    {
+      id: clusterGroup,
+      name: 'EKS cluster security group',
+      rules: [
+        selfRule('ingress'),
+        selfRule('egress'),
+        {
+          direction: 'egress',
+          protocol: '-1',
+          fromPort: 0,
+          toPort: 65535,
+          cidr: '0.0.0.0/0',
+          origin: 'EKS cluster security group (all out)',
+        },
+        ...extraRules,
+      ],
+    },
+  ];
+  const model: NetworkModel = {
+    graph,
+    externalGroups,
+    policies: policiesOf(graph),
+    policiesEnforced: policiesEnforced(graph, autoMode),
+  };
+
+  const servers = new Map<string, EksServer>();
+  graph.ofType(T.deployment).forEach((deployment, index) => {
+    const namespace = deployment.inputs.metadata?.namespace ?? 'default';
+    const template = deployment.inputs.spec?.template ?? {};
+    const containers = template.spec?.containers ?? [];
+    const namedPorts = Object.fromEntries(
+      containers.flatMap((container: { ports?: { name?: string; containerPort: number }[] }) =>
+        (container.ports ?? []).filter((port) => port.name).map((port) => [port.name, port.containerPort]),
+      ),
+    );
+    const name = deployment.inputs.metadata?.name ?? deployment.name;
+    servers.set(name, {
+      name,
+      deployment,
+      containers,
+      pod: pod(
+        graph,
+        `a pod of ${name}`,
+        node0,
+        100 + index,
+        namespace,
+        template.metadata?.labels ?? {},
+        namedPorts,
+      ),
+    });
+  });
+
+  const controllerNamespace = release?.inputs.namespace;
+  const hasDns = autoMode || addon(graph, 'coredns') !== undefined;
+  const hasAgent = autoMode || addon(graph, 'eks-pod-identity-agent') !== undefined;
+  return {
+    model,
+    region,
+    autoMode,
+    internet: INTERNET_CLIENT,
+    nodes,
+    nlb,
+    controllerPod: controllerNamespace
+      ? pod(graph, 'an ingress controller pod', node1, 60, controllerNamespace, {
+          'app.kubernetes.io/name': release.inputs.name,
+        })
+      : undefined,
+    ingressClass:
+      release?.inputs.values?.controller?.ingressClass?.name ??
+      release?.inputs.values?.controller?.ingressClassResource?.name,
+    // CoreDNS runs in kube-system under the label k8s-app=kube-dns (https://kubernetes.io/docs/tasks/administer-cluster/dns-custom-nameservers/).
+    kubeDns: hasDns
+      ? pod(graph, 'kube-dns (CoreDNS)', node1, 53, 'kube-system', { 'k8s-app': 'kube-dns' })
+      : undefined,
+    podIdentityAgent: hasAgent
+      ? { name: 'the Pod Identity agent', nodeLocal: { ip: POD_IDENTITY_AGENT.ip, node: node0.name } }
+      : undefined,
+    monitoring: pod(graph, 'a Prometheus pod', node1, 70, MONITORING.namespace, MONITORING.labels),
+    redis: redisPrimary(graph),
+    servers,
+    aws: (serviceName) => ({ name: `AWS ${serviceName}`, awsService: { service: serviceName, region } }),
+  };
+}
