@@ -2,12 +2,12 @@ import * as pulumi from '@pulumi/pulumi';
 import type { z } from 'zod';
 import { environmentSchema, type ParsedEnvironment } from './config/environment.js';
 import { fargateSizeProblem } from './config/fargate.js';
-import { type ServerConfig, secretNames } from './config/server.js';
+import { AUTH_SECRETS, type ServerConfig, secretNames } from './config/server.js';
 import { rulePriority } from './shared/routing.js';
 
 export { INGRESS_CHARTS } from './config/environment.js';
 export type { AuthConfig, ProbeConfig, ServerConfig } from './config/server.js';
-export { secretNames } from './config/server.js';
+export { AUTH_SECRETS, authSecretNames, secretNames } from './config/server.js';
 
 /** The Pulumi project name: every stack config key is `mcp-fleet:<key>`. */
 export const PROJECT = 'mcp-fleet';
@@ -192,9 +192,10 @@ const API_KEY_ENTRY = /^(sha256:[0-9a-fA-F]{64}|[\x21-\x2b\x2d-\x7e]{16,})$/;
 function checkSecretValues(name: string, server: ServerConfig, values: Record<string, string>): string[] {
   const problems: string[] = [];
   const expected = secretNames(server);
+  const generated: readonly string[] = AUTH_SECRETS;
   for (const secret of expected) {
-    // AUTH_API_KEYS is generated when not set; nothing can make up a third-party credential.
-    if (values[secret] === undefined && secret !== 'AUTH_API_KEYS') {
+    // The API keys are generated when not set; nothing can make up a third-party credential.
+    if (values[secret] === undefined && !generated.includes(secret)) {
       problems.push(
         `${PROJECT}:serverSecrets.${name}.${secret}: missing; set it with \`pulumi config set --secret --path 'serverSecrets.${name}.${secret}' <value>\``,
       );
@@ -202,19 +203,26 @@ function checkSecretValues(name: string, server: ServerConfig, values: Record<st
   }
   for (const secret of Object.keys(values)) {
     if (expected.includes(secret)) continue;
-    problems.push(
-      secret === 'AUTH_API_KEYS'
-        ? `${PROJECT}:serverSecrets.${name}.AUTH_API_KEYS: only used when servers.${name}.auth.mode is apikey (it is ${server.auth?.mode ?? 'unset'}); remove it`
-        : `${PROJECT}:serverSecrets.${name}.${secret}: not listed in servers.${name}.secrets`,
-    );
+    if (secret === 'AUTH_API_KEYS') {
+      problems.push(
+        `${PROJECT}:serverSecrets.${name}.AUTH_API_KEYS: only used when servers.${name}.auth.mode is apikey (it is ${server.auth?.mode ?? 'unset'}); remove it`,
+      );
+    } else if (secret === 'AUTH_ADMIN_API_KEYS') {
+      problems.push(
+        `${PROJECT}:serverSecrets.${name}.AUTH_ADMIN_API_KEYS: only used when servers.${name}.auth is { mode: apikey, adminKeys: true }; set that, or remove it`,
+      );
+    } else {
+      problems.push(`${PROJECT}:serverSecrets.${name}.${secret}: not listed in servers.${name}.secrets`);
+    }
   }
-  const keys = values.AUTH_API_KEYS;
-  if (keys !== undefined && expected.includes('AUTH_API_KEYS')) {
+  for (const secret of generated) {
+    const keys = values[secret];
+    if (keys === undefined || !expected.includes(secret)) continue;
     const entries = keys.split(',').map((entry) => entry.trim());
     if (entries.some((entry) => !API_KEY_ENTRY.test(entry))) {
       // Never echo the value: it is the credential.
       problems.push(
-        `${PROJECT}:serverSecrets.${name}.AUTH_API_KEYS: expected comma-separated keys of at least 16 visible characters, or sha256:<64 hex digits> digests (value not shown)`,
+        `${PROJECT}:serverSecrets.${name}.${secret}: expected comma-separated keys of at least 16 visible characters, or sha256:<64 hex digits> digests (value not shown)`,
       );
     }
   }

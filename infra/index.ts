@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { loadStackConfig, secretNames } from './config.js';
+import { authSecretNames, loadStackConfig } from './config.js';
 import { EcsPlatform } from './ecs/index.js';
 import { EksPlatform } from './eks/index.js';
 import { Foundation } from './foundation/index.js';
@@ -27,14 +27,13 @@ const foundation = new Foundation('mcp-fleet', {
       Object.fromEntries(Object.entries(values).map(([key, value]) => [key, pulumi.secret(value)])),
     ]),
   ),
-  // API keys the stack does not set are generated: a new stack needs no invented credential.
-  generateApiKeysFor: servers
-    .filter(
-      ([name, server]) =>
-        secretNames(server).includes('AUTH_API_KEYS') &&
-        config.serverSecrets[name]?.AUTH_API_KEYS === undefined,
-    )
-    .map(([name]) => name),
+  // API keys (and admin keys) the stack does not set are generated: a new stack needs no invented credential.
+  generateKeys: Object.fromEntries(
+    servers.map(([name, server]) => [
+      name,
+      authSecretNames(server).filter((secret) => config.serverSecrets[name]?.[secret] === undefined),
+    ]),
+  ),
   redisAuthToken: secretOf(config.redisAuthToken),
   stateKey: secretOf(config.stateKey),
   domain: config.domain ? { name: config.domain, hostedZoneId: config.hostedZoneId } : undefined,
@@ -73,6 +72,8 @@ export const platformName = config.platform;
 export const serverUrls = platform?.serverUrls;
 /** server name → the API keys its callers send as `Bearer` (generated unless set); `--show-secrets`. */
 export const apiKeys = pulumi.secret(pulumi.all(foundation.secrets.apiKeys));
+/** server name → its administrator keys (`auth.adminKeys`; they may call notify_change); `--show-secrets`. */
+export const adminApiKeys = pulumi.secret(pulumi.all(foundation.secrets.adminApiKeys));
 /** The Redis AUTH token (generated unless `redisAuthToken` is set); `--show-secrets`. */
 export const redisAuthToken = foundation.redis?.authToken;
 /** MCP_STATE_KEY, shared by every node (generated unless `stateKey` is set); `--show-secrets`. */

@@ -34,10 +34,21 @@ export const GENERATED_SECRETS = ['REDIS_URL', 'MCP_STATE_KEY'] as const;
 export const AUTH_ENV = [
   'AUTH_MODE',
   'AUTH_API_KEYS',
+  'AUTH_ADMIN_API_KEYS',
   'OAUTH_ISSUER',
   'OAUTH_AUDIENCE',
   'OAUTH_JWKS_URL',
+  'OAUTH_ADMIN_SCOPE',
 ] as const;
+/** The secrets `auth` delivers, each generated unless `serverSecrets.<name>.<NAME>` sets it. */
+export const AUTH_SECRETS = ['AUTH_API_KEYS', 'AUTH_ADMIN_API_KEYS'] as const;
+/** Which `auth` setting delivers each secret of AUTH_ENV. */
+const AUTH_SOURCE: Record<string, string> = {
+  AUTH_API_KEYS: 'auth.mode apikey',
+  AUTH_ADMIN_API_KEYS: 'auth.adminKeys',
+};
+/** One OAuth scope token (RFC 6749 §3.3 scope-token), the form the app's OAUTH_ADMIN_SCOPE takes. */
+const OAUTH_SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 const httpsUrl = (what: string) =>
   z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, `expected ${what}, an https:// URL`);
@@ -55,6 +66,19 @@ const authSchema = z
     audience: z.string().min(1, 'expected the audience tokens are issued for').optional(),
     /** oauth: the issuer's JWKS; unset means discovered from the issuer's metadata. */
     jwksUrl: httpsUrl('the issuer JWKS').optional(),
+    /**
+     * oauth: the scope that makes a token an administrator, allowed to call `notify_change` (the app's
+     * OAUTH_ADMIN_SCOPE; unset: the app's default, `mcp:admin`).
+     */
+    adminScope: z
+      .string()
+      .regex(OAUTH_SCOPE, 'expected one OAuth scope (visible characters, no spaces)')
+      .optional(),
+    /**
+     * apikey: also deliver administrator keys (AUTH_ADMIN_API_KEYS), which may call `notify_change`;
+     * generated unless `serverSecrets.<name>.AUTH_ADMIN_API_KEYS` sets them. Unset: no key is an administrator.
+     */
+    adminKeys: z.boolean().optional(),
   })
   .superRefine((auth, ctx) => {
     if (auth.mode === 'oauth') {
@@ -72,16 +96,23 @@ const authSchema = z
           message: 'required when auth.mode is oauth: the audience your tokens are issued for',
         });
       }
-      return;
     }
-    for (const key of ['issuer', 'audience', 'jwksUrl'] as const) {
-      if (auth[key] !== undefined) {
+    for (const key of ['issuer', 'audience', 'jwksUrl', 'adminScope'] as const) {
+      if (auth.mode !== 'oauth' && auth[key] !== undefined) {
         ctx.addIssue({
           code: 'custom',
           path: [key],
           message: `only used when auth.mode is oauth; remove it`,
         });
       }
+    }
+    if (auth.mode !== 'apikey' && auth.adminKeys !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['adminKeys'],
+        message:
+          'only used when auth.mode is apikey (with oauth, administrators carry auth.adminScope); remove it',
+      });
     }
   });
 
@@ -239,7 +270,7 @@ export const serverSchema = z
           code: 'custom',
           path: ['env', name],
           message:
-            'is set from `auth`; use auth.mode (and auth.issuer, auth.audience, auth.jwksUrl for oauth)',
+            'is set from `auth`; use auth.mode (and auth.adminKeys for apikey; auth.issuer, auth.audience, auth.jwksUrl, auth.adminScope for oauth)',
         });
       } else if (
         (PLATFORM_ENV as readonly string[]).includes(name) ||
@@ -271,7 +302,7 @@ export const serverSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['secrets', index],
-          message: `${name} is delivered by auth.mode apikey; remove it from secrets`,
+          message: `${name} is delivered by ${AUTH_SOURCE[name] ?? '`auth`'}; remove it from secrets`,
         });
       }
     });
@@ -293,8 +324,17 @@ export const serverNameSchema = z
 export type ServerConfig = z.output<typeof serverSchema>;
 export type AuthConfig = NonNullable<ServerConfig['auth']>;
 
-/** Every secret a server receives from `serverSecrets`: its own `secrets`, plus the API keys of `apikey` auth. */
+/**
+ * The secrets `auth` gives a server, each generated unless `serverSecrets` sets it: the API keys of
+ * `apikey` auth, and its administrator keys when `auth.adminKeys` asks for them.
+ */
+export function authSecretNames(server: Pick<ServerConfig, 'auth'>): string[] {
+  if (server.auth?.mode !== 'apikey') return [];
+  return server.auth.adminKeys ? ['AUTH_API_KEYS', 'AUTH_ADMIN_API_KEYS'] : ['AUTH_API_KEYS'];
+}
+
+/** Every secret a server receives from `serverSecrets`: its own `secrets`, plus those of its `auth`. */
 export function secretNames(server: Pick<ServerConfig, 'secrets' | 'auth'>): string[] {
-  return server.auth?.mode === 'apikey' ? [...server.secrets, 'AUTH_API_KEYS'] : [...server.secrets];
+  return [...server.secrets, ...authSecretNames(server)];
 }
 export type ProbeConfig = ServerConfig['probes']['liveness'];

@@ -19,8 +19,8 @@ export interface FoundationArgs {
   needsRedis: boolean;
   /** server name → secret name → value, from the secure `serverSecrets` key. */
   serverSecrets: Record<string, Record<string, pulumi.Input<string>>>;
-  /** Servers whose API keys are generated (apikey auth, no AUTH_API_KEYS in the stack). */
-  generateApiKeysFor: string[];
+  /** server name → the key variables generated for it (AUTH_API_KEYS, AUTH_ADMIN_API_KEYS) because the stack sets none. */
+  generateKeys: Record<string, string[]>;
   /** The secure overrides of generated secrets (`redisAuthToken`, `stateKey`). */
   redisAuthToken?: pulumi.Input<string>;
   stateKey?: pulumi.Input<string>;
@@ -73,7 +73,7 @@ export class Foundation extends pulumi.ComponentResource {
       name,
       {
         serverSecrets: args.serverSecrets,
-        generateApiKeysFor: args.generateApiKeysFor,
+        generateKeys: args.generateKeys,
         stateKey: args.stateKey,
         deletionProtection: args.deletionProtection,
         tags: args.tags,

@@ -82,6 +82,7 @@ export function securityEnv(
     env.OAUTH_ISSUER = auth.issuer ?? '';
     env.OAUTH_AUDIENCE = auth.audience ?? '';
     if (auth.jwksUrl) env.OAUTH_JWKS_URL = auth.jwksUrl;
+    if (auth.adminScope) env.OAUTH_ADMIN_SCOPE = auth.adminScope;
   }
   if (host !== undefined) {
     // DNS-rebinding protection: the app answers 403 to any other Host. Health checks reach

@@ -328,6 +328,49 @@ describe('stack config', () => {
     );
   });
 
+  it("offers the app's administrator settings through `auth`: adminScope for oauth, adminKeys for apikey", () => {
+    const oauth = { mode: 'oauth', issuer: 'https://id.example.com', audience: 'mcp' };
+    expect(
+      parseConfig({ ...withApp({ auth: { ...oauth, adminScope: 'fleet:admin' } }), serverSecrets: {} })
+        .servers.app?.auth,
+    ).toEqual({ ...oauth, adminScope: 'fleet:admin' });
+    expect(problemsOf(withApp({ auth: { ...oauth, adminScope: 'fleet admin' } }))).toContain(
+      'mcp-fleet:servers.app.auth.adminScope: expected one OAuth scope (visible characters, no spaces)',
+    );
+    expect(problemsOf(withApp({ auth: { mode: 'apikey', adminScope: 'fleet:admin' } }))).toContain(
+      'mcp-fleet:servers.app.auth.adminScope: only used when auth.mode is oauth; remove it',
+    );
+    expect(problemsOf(withApp({ auth: { ...oauth, adminKeys: true } }))).toContain(
+      'mcp-fleet:servers.app.auth.adminKeys: only used when auth.mode is apikey',
+    );
+    // Admin keys are generated unless set; a set value is checked like the API keys, never echoed.
+    expect(() => parseConfig(withApp({ auth: { mode: 'apikey', adminKeys: true } }))).not.toThrow();
+    const badAdmin = problemsOf({
+      ...withApp({ auth: { mode: 'apikey', adminKeys: true } }),
+      serverSecrets: { app: { AUTH_ADMIN_API_KEYS: 'short-admin' } },
+    });
+    expect(badAdmin).toContain(
+      'mcp-fleet:serverSecrets.app.AUTH_ADMIN_API_KEYS: expected comma-separated keys of at least 16 visible characters',
+    );
+    expect(badAdmin).not.toContain('short-admin');
+    expect(
+      problemsOf({
+        ...withApp({}),
+        serverSecrets: { app: { AUTH_ADMIN_API_KEYS: 'an-admin-key-0123456789' } },
+      }),
+    ).toContain(
+      'mcp-fleet:serverSecrets.app.AUTH_ADMIN_API_KEYS: only used when servers.app.auth is { mode: apikey, adminKeys: true }',
+    );
+    for (const name of ['AUTH_ADMIN_API_KEYS', 'OAUTH_ADMIN_SCOPE']) {
+      expect(problemsOf(withApp({ env: { [name]: 'x' } }))).toContain(
+        `mcp-fleet:servers.app.env.${name}: is set from \`auth\``,
+      );
+    }
+    expect(problemsOf(withApp({ secrets: ['AUTH_ADMIN_API_KEYS'] }))).toContain(
+      'mcp-fleet:servers.app.secrets.0: AUTH_ADMIN_API_KEYS is delivered by auth.adminKeys; remove it from secrets',
+    );
+  });
+
   it('tells credentials from names that only describe one', () => {
     for (const name of ['SIGNING_KEY', 'DB_PASSWORD', 'STRIPE_SECRET', 'X_API_KEYS', 'GITHUB_TOKEN']) {
       expect(problemsOf(withApp({ env: { [name]: 'x' } }))).toContain(`env.${name}: looks like a credential`);

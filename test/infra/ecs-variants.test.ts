@@ -2,12 +2,12 @@ import { beforeAll, expect, it } from 'vitest';
 import { parseConfig } from '../../infra/config.js';
 import { nameFor } from '../../infra/shared/names.js';
 import { rulePriority } from '../../infra/shared/routing.js';
-import { userSettings } from './expectations.js';
-import { type ProgramRun, readStackConfig, runProgram } from './harness.js';
+import { assertSecretsOnlyWhereAllowed, SHIPPED_SECRETS, userSettings } from './expectations.js';
+import { FAKE_SECRET_PREFIX, type ProgramRun, promiseOf, readStackConfig, runProgram } from './harness.js';
 
 /**
- * Staging changed the way users change stacks: a server added that sorts first, IAM policies on the
- * app, metrics to Amazon Managed Prometheus. Nothing that existed before may move.
+ * Staging changed the way users change stacks: a server added that sorts first, IAM policies and admin
+ * keys on the app, metrics to Amazon Managed Prometheus. Nothing that existed before may move.
  */
 const S3 = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess';
 const DYNAMO = 'arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess';
@@ -21,7 +21,7 @@ beforeAll(async () => {
     servers: {
       aaa: { image: 'ghcr.io/example/first:1', port: 8080, ingress: { path: '/aaa' }, replicas: 1 },
       ...servers,
-      app: { ...servers.app, awsPolicyArns: [DYNAMO, S3] },
+      app: { ...servers.app, awsPolicyArns: [DYNAMO, S3], auth: { mode: 'apikey', adminKeys: true } },
     },
     metrics: { exporter: 'amp' },
   });
@@ -73,4 +73,31 @@ it('ships metrics to an Amazon Managed Prometheus workspace with SigV4, allowed 
   expect(run.ofType('aws:cloudwatch/logGroup:LogGroup').map((group) => group.name)).not.toContain(
     'mcp-fleet-metrics',
   );
+});
+
+it('generates admin keys for `auth.adminKeys`, injects them like the API keys, and exports them as a secret', async () => {
+  const admin = `${FAKE_SECRET_PREFIX}mcp-fleet-app-admin-api-key`;
+  expect(
+    run.one('random:index/randomPassword:RandomPassword', 'mcp-fleet-app-admin-api-key').inputs,
+  ).toMatchObject({
+    length: 48,
+    special: false,
+  });
+  // In a secret of its own, next to (not inside) the API keys' secret: fewer people need to read it.
+  const stored = (secret: string) =>
+    JSON.parse(run.one('aws:secretsmanager/secretVersion:SecretVersion', secret).inputs.secretString);
+  expect(stored('mcp-fleet-app')).toEqual({ AUTH_API_KEYS: `${FAKE_SECRET_PREFIX}mcp-fleet-app-api-key` });
+  expect(stored('mcp-fleet-app-admin')).toEqual({ AUTH_ADMIN_API_KEYS: admin });
+  const [app] = JSON.parse(
+    run.one('aws:ecs/taskDefinition:TaskDefinition', 'app-task').inputs.containerDefinitions,
+  ) as {
+    secrets: { name: string; valueFrom: string }[];
+  }[];
+  expect(app?.secrets).toContainEqual({
+    name: 'AUTH_ADMIN_API_KEYS',
+    valueFrom: expect.stringMatching(/mcp-fleet-app-admin:AUTH_ADMIN_API_KEYS::$/),
+  });
+  expect(await run.outputs.adminApiKeys.isSecret).toBe(true);
+  expect(await promiseOf(run.outputs.adminApiKeys)).toEqual({ app: admin });
+  assertSecretsOnlyWhereAllowed(run, [...SHIPPED_SECRETS, admin]);
 });

@@ -13,6 +13,7 @@ const auth = {
   issuer: 'https://login.example.com/realms/mcp',
   audience: 'https://mcp.staging.example.com/mcp',
   jwksUrl: 'https://login.example.com/realms/mcp/certs',
+  adminScope: 'fleet:admin',
 };
 
 let run: ProgramRun;
@@ -29,7 +30,7 @@ beforeAll(async () => {
 const appContainer = (): any =>
   run.one('kubernetes:apps/v1:Deployment', 'app-deployment').inputs.spec.template.spec.containers[0];
 
-it('hands the app its OAuth issuer, audience and JWKS as plain env', () => {
+it('hands the app its OAuth issuer, audience, JWKS and admin scope as plain env', () => {
   const env = appContainer().env as { name: string; value?: string }[];
   expect(env).toEqual(
     expect.arrayContaining([
@@ -37,6 +38,7 @@ it('hands the app its OAuth issuer, audience and JWKS as plain env', () => {
       { name: 'OAUTH_ISSUER', value: auth.issuer },
       { name: 'OAUTH_AUDIENCE', value: auth.audience },
       { name: 'OAUTH_JWKS_URL', value: auth.jwksUrl },
+      { name: 'OAUTH_ADMIN_SCOPE', value: auth.adminScope },
       { name: 'PUBLIC_URL', value: `https://app.${STAGING_DOMAIN}` },
     ]),
   );

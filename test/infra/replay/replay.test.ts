@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStackConfig } from '../harness.js';
 import { type Replayed, replay, runProbe, stopReplay, untilReady } from './boot.js';
 import { edgeFetch } from './edge-fetch.js';
 import { type ThrowawayCertificates, throwawayCertificates } from './tls.js';
@@ -82,4 +83,58 @@ for (const stack of ['staging', 'production'] as const) {
       });
     });
   }
+}
+
+/**
+ * `auth.adminKeys` on the app: the program generates AUTH_ADMIN_API_KEYS and delivers it like the API
+ * keys (ECS task `secrets` from Secrets Manager, a key of the EKS Secret). Booted as each platform
+ * starts it, an admin key may call notify_change and an ordinary key may not.
+ */
+
+const servers = readStackConfig('staging').servers as Record<string, Record<string, unknown>>;
+const withAdminKeys = {
+  servers: { ...servers, app: { ...servers.app, auth: { mode: 'apikey', adminKeys: true } } },
+};
+
+async function notifyAs(replayed: Replayed, key: string) {
+  const client = new Client({ name: 'replay-admin', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL('/mcp', replayed.env.PUBLIC_URL), {
+    fetch: edgeFetch(replayed.port),
+    requestInit: { headers: { authorization: `Bearer ${key}` } },
+  });
+  await client.connect(transport);
+  try {
+    return await client.callTool({ name: 'notify_change', arguments: { kind: 'tools_list_changed' } });
+  } finally {
+    await client.close();
+  }
+}
+
+const text = (result: Awaited<ReturnType<typeof notifyAs>>) =>
+  (result.content as { type: string; text?: string }[]).map((part) => part.text ?? '').join('');
+
+for (const platform of ['ecs', 'eks'] as const) {
+  describe(`admin keys on ${platform}: delivered by auth.adminKeys, honoured by the app`, () => {
+    let replayed: Replayed;
+    beforeAll(async () => {
+      replayed = await replay('staging', platform, certificates, withAdminKeys);
+      await untilReady(replayed);
+    }, 180_000);
+    afterAll(() => stopReplay(replayed));
+
+    it('hands the app a generated admin key next to its API key, both 48 characters', () => {
+      expect(replayed.env.AUTH_API_KEYS).toMatch(/^[A-Za-z0-9]{48}$/);
+      expect(replayed.env.AUTH_ADMIN_API_KEYS).toMatch(/^[A-Za-z0-9]{48}$/);
+      expect(replayed.env.AUTH_ADMIN_API_KEYS).not.toBe(replayed.env.AUTH_API_KEYS);
+    });
+
+    it('lets the admin key call notify_change, and refuses it to the ordinary key', async () => {
+      const ordinary = await notifyAs(replayed, replayed.env.AUTH_API_KEYS as string);
+      expect(ordinary.isError).toBe(true);
+      expect(text(ordinary)).toMatch(/^Forbidden: notify_change/);
+      const admin = await notifyAs(replayed, replayed.env.AUTH_ADMIN_API_KEYS as string);
+      expect(admin.isError).toBeFalsy();
+      expect(text(admin)).toBe('Published tools_list_changed to every node.');
+    });
+  });
 }
