@@ -36,7 +36,10 @@ const foundation = new Foundation('mcp-fleet', {
   ),
   redisAuthToken: secretOf(config.redisAuthToken),
   stateKey: secretOf(config.stateKey),
-  domain: config.domain ? { name: config.domain, hostedZoneId: config.hostedZoneId } : undefined,
+  // ACM serves TLS at the ALB on ECS; on EKS TLS ends in nginx, with a certificate cert-manager keeps.
+  domain: config.domain
+    ? { name: config.domain, hostedZoneId: config.hostedZoneId, acmCertificate: config.platform === 'ecs' }
+    : undefined,
   deletionProtection: config.deletionProtection,
   tags,
 });
@@ -63,7 +66,12 @@ const ecs =
     : undefined;
 const eks =
   config.platform === 'eks'
-    ? new EksPlatform('mcp-fleet', { ...shared, eks: config.eks, ingress: config.ingress })
+    ? new EksPlatform('mcp-fleet', {
+        ...shared,
+        eks: config.eks,
+        ingress: config.ingress,
+        metrics: config.metrics,
+      })
     : undefined;
 const platform = ecs ?? eks;
 

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { eksSchema, ingressSchema } from './eks.js';
 import { HOSTNAME, serverNameSchema, serverSchema } from './server.js';
+
+export { INGRESS_CHARTS } from './eks.js';
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [
@@ -12,16 +15,6 @@ const AZ_NAME = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
 
 /** ElastiCache AUTH tokens: 16-128 printable characters, and of the punctuation only !&#$^<>- (ElastiCache AUTH docs). */
 const REDIS_AUTH_TOKEN = /^[A-Za-z0-9!&#$^<>-]{16,128}$/;
-
-/** Pinned chart versions: a controller upgrade is a reviewed config change, never a surprise. */
-export const INGRESS_CHARTS = {
-  'f5-nginx': { chart: 'oci://ghcr.io/nginx/charts/nginx-ingress', version: '2.4.4' },
-  'ingress-nginx': {
-    chart: 'ingress-nginx',
-    repo: 'https://kubernetes.github.io/ingress-nginx',
-    version: '4.15.1',
-  },
-} as const;
 
 export const environmentSchema = z
   .strictObject({
@@ -119,9 +112,9 @@ export const environmentSchema = z
       .refine((key) => Buffer.byteLength(key, 'utf8') >= 32, 'expected at least 32 bytes (value not shown)')
       .optional(),
     /**
-     * ECS: the app serves /metrics on `port` (METRICS_PORT), which the load balancer never reaches; an
-     * ADOT collector in each task scrapes it and ships it to CloudWatch (EMF) or Amazon Managed
-     * Prometheus. `none` runs no collector.
+     * The app serves /metrics on `port` (METRICS_PORT), which no load balancer or Ingress reaches.
+     * ECS: an ADOT collector in each task scrapes it and ships it to CloudWatch (EMF) or Amazon
+     * Managed Prometheus (`none` runs no collector). EKS: pods of `scrapeNamespace` may scrape it.
      */
     metrics: z
       .strictObject({
@@ -130,6 +123,13 @@ export const environmentSchema = z
           .default('cloudwatch'),
         port: z.int().min(1024).max(65535).default(9464),
         scrapeIntervalSeconds: z.int().min(10).max(300).default(60),
+        /** EKS: the namespace whose pods may scrape METRICS_PORT (the NetworkPolicy admits it, and only there). */
+        scrapeNamespace: z
+          .string()
+          .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace name')
+          .default('monitoring'),
+        /** EKS: also create a prometheus-operator PodMonitor per app server (the CRD must be installed). */
+        podMonitor: z.boolean().default(false),
       })
       .prefault({}),
     logRetentionDays: z
@@ -154,42 +154,8 @@ export const environmentSchema = z
         idleTimeoutSeconds: z.int().min(1).max(4000).default(3600),
       })
       .prefault({}),
-    eks: z
-      .strictObject({
-        version: z
-          .string()
-          .regex(/^1\.\d{2}$/, 'expected a Kubernetes minor version such as 1.33')
-          .default('1.33'),
-        /** managed: an AL2023 managed node group; auto: EKS Auto Mode runs the nodes. */
-        compute: z.enum(['managed', 'auto']).default('managed'),
-        nodeGroup: z
-          .strictObject({
-            instanceTypes: z.array(z.string()).min(1).default(['t3.large']),
-            capacityType: z.enum(['ON_DEMAND', 'SPOT']).default('ON_DEMAND'),
-            min: z.int().min(1).default(2),
-            desired: z.int().min(1).default(2),
-            max: z.int().min(1).default(4),
-          })
-          .prefault({}),
-        endpoint: z
-          .strictObject({
-            publicAccess: z.boolean().default(true),
-            /** Who may reach the public API endpoint; 0.0.0.0/0 is refused. */
-            publicAccessCidrs: z.array(cidr).default([]),
-          })
-          .prefault({}),
-        adminRoleArns: z.array(z.string().startsWith('arn:aws:iam::')).default([]),
-        ciRoleArns: z.array(z.string().startsWith('arn:aws:iam::')).default([]),
-      })
-      .prefault({}),
-    ingress: z
-      .strictObject({
-        controller: z
-          .enum(['f5-nginx', 'ingress-nginx'], 'expected "f5-nginx" or "ingress-nginx"')
-          .default('f5-nginx'),
-        chartVersion: z.string().optional(),
-      })
-      .prefault({}),
+    eks: eksSchema,
+    ingress: ingressSchema,
   })
   .superRefine((env, ctx) => {
     if (env.requireHttps && !env.domain) {

@@ -14,6 +14,8 @@ export interface EksClusterArgs {
   subnetIds: pulumi.Input<string>[];
   logRetentionDays: number;
   deletionProtection: boolean;
+  /** Resolves once `eks.compute` is known not to switch an existing cluster (compute-guard.ts). */
+  computeChecked: pulumi.Input<string>;
   tags: Record<string, string>;
 }
 
@@ -32,6 +34,10 @@ export class EksCluster extends pulumi.ComponentResource {
   readonly clusterSecurityGroupId: pulumi.Output<string>;
   /** What Kubernetes resources must wait for: nodes to schedule onto. */
   readonly compute: pulumi.Resource[];
+  /** The access policies of the admin, CI and preview roles: Kubernetes calls wait for them. */
+  readonly access: pulumi.Resource[];
+  /** The node IAM role (Auto Mode's built-in pools use it). */
+  readonly nodeRoleName: pulumi.Output<string>;
 
   constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mcp-fleet:eks:EksCluster', name, {}, opts);
@@ -39,6 +45,8 @@ export class EksCluster extends pulumi.ComponentResource {
     this.cluster = built.cluster;
     this.clusterSecurityGroupId = built.cluster.vpcConfig.clusterSecurityGroupId;
     this.compute = built.compute;
+    this.access = built.access;
+    this.nodeRoleName = built.nodeRoleName;
     this.registerOutputs({ clusterName: built.cluster.name });
   }
 }
@@ -144,44 +152,25 @@ function buildCluster(parent: pulumi.Resource, name: string, args: EksClusterArg
             bootstrapSelfManagedAddons: false,
             computeConfig: {
               enabled: true,
-              nodePools: ['general-purpose', 'system'],
+              // Servers run on the program's own NodePool (auto-mode.ts), whose NodeClass enforces
+              // NetworkPolicies; `system` keeps the cluster's own components.
+              nodePools: ['system'],
               nodeRoleArn: nodeRole.role.arn,
             },
             kubernetesNetworkConfig: { elasticLoadBalancing: { enabled: true } },
             storageConfig: { blockStorage: { enabled: true } },
           }
         : {}),
-      tags: args.tags,
+      // Nothing is created before the compute-mode check has passed.
+      tags: pulumi.output(args.computeChecked).apply(() => args.tags),
     },
     { parent, dependsOn: [logGroup, ...clusterRole.attachments] },
   );
 
-  // Named by the principal, never by list position: an entry renamed by a reorder would be created
-  // (for the same principal, which EKS refuses) before the old one is deleted.
-  const principals = [...new Set([...args.eks.adminRoleArns, ...args.eks.ciRoleArns])].map((arn) => ({
-    arn,
-    label: `access-${nameFor(arn)}`,
-  }));
-  for (const principal of principals) {
-    const entry = new aws.eks.AccessEntry(
-      `${name}-${principal.label}`,
-      { clusterName: cluster.name, principalArn: principal.arn, type: 'STANDARD', tags: args.tags },
-      { parent },
-    );
-    // CI runs `pulumi up`, which installs CRDs and namespaces: it needs cluster admin like humans do.
-    new aws.eks.AccessPolicyAssociation(
-      `${name}-${principal.label}`,
-      {
-        clusterName: cluster.name,
-        principalArn: principal.arn,
-        policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy',
-        accessScope: { type: 'cluster' },
-      },
-      { parent, dependsOn: [entry] },
-    );
-  }
+  const access = accessEntries(parent, name, cluster, args);
 
-  if (auto) return { cluster, compute: [cluster] };
+  const nodeRoleName = nodeRole.role.name;
+  if (auto) return { cluster, compute: [cluster], access, nodeRoleName };
   const { nodeGroup } = args.eks;
   const nodes = new aws.eks.NodeGroup(
     `${name}-nodes`,
@@ -192,12 +181,58 @@ function buildCluster(parent: pulumi.Resource, name: string, args: EksClusterArg
       amiType: args.architecture === 'arm64' ? 'AL2023_ARM_64_STANDARD' : 'AL2023_x86_64_STANDARD',
       instanceTypes: nodeGroup.instanceTypes,
       capacityType: nodeGroup.capacityType,
+      // The nodes follow the control plane's minor: an `eks.version` bump rolls them onto its AMI.
+      version: args.eks.version,
       scalingConfig: { minSize: nodeGroup.min, desiredSize: nodeGroup.desired, maxSize: nodeGroup.max },
       updateConfig: { maxUnavailable: 1 },
       tags: args.tags,
     },
-    // The cluster autoscaler (or a human) owns the desired size after creation.
+    // The Cluster Autoscaler (cluster-autoscaler.ts) owns the desired size after creation.
     { parent, dependsOn: nodeRole.attachments, ignoreChanges: ['scalingConfig.desiredSize'] },
   );
-  return { cluster, compute: [nodes] };
+  return { cluster, compute: [nodes], access, nodeRoleName };
+}
+
+const ACCESS_POLICY = 'arn:aws:eks::aws:cluster-access-policy';
+
+/**
+ * Access entries, named by the principal, never by list position: an entry renamed by a reorder would
+ * be created (for the same principal, which EKS refuses) before the old one is deleted.
+ * - Admins and CI's deploy role: cluster admin (`pulumi up` installs CRDs, namespaces, charts).
+ * - CI's preview role: AmazonEKSAdminViewPolicy, reads including Secrets, where Helm keeps its
+ *   releases. A preview's server-side dry run needs `patch` ("dry-run authorization", Kubernetes API
+ *   concepts); without it pulumi-kubernetes falls back to a client-side diff (pulumi-kubernetes#2419),
+ *   so a read-only role is enough and cannot change the cluster (finding 14).
+ */
+function accessEntries(
+  parent: pulumi.Resource,
+  name: string,
+  cluster: aws.eks.Cluster,
+  args: EksClusterArgs,
+): pulumi.Resource[] {
+  const admins = new Set([...args.eks.adminRoleArns, ...args.eks.ciRoleArns]);
+  const grants = [
+    ...[...admins].map((arn) => ({ arn, policy: 'AmazonEKSClusterAdminPolicy' })),
+    ...args.eks.previewRoleArns
+      .filter((arn) => !admins.has(arn))
+      .map((arn) => ({ arn, policy: 'AmazonEKSAdminViewPolicy' })),
+  ];
+  return grants.map(({ arn, policy }) => {
+    const label = `access-${nameFor(arn)}`;
+    const entry = new aws.eks.AccessEntry(
+      `${name}-${label}`,
+      { clusterName: cluster.name, principalArn: arn, type: 'STANDARD', tags: args.tags },
+      { parent },
+    );
+    return new aws.eks.AccessPolicyAssociation(
+      `${name}-${label}`,
+      {
+        clusterName: cluster.name,
+        principalArn: arn,
+        policyArn: `${ACCESS_POLICY}/${policy}`,
+        accessScope: { type: 'cluster' },
+      },
+      { parent, dependsOn: [entry] },
+    );
+  });
 }

@@ -7,9 +7,15 @@ import type { Foundation } from '../foundation/index.js';
 import { McpWorkload } from '../k8s/workload.js';
 import { INGRESS_UPSTREAM_IDLE_SECONDS, mcpUrl, plainEnv } from '../shared/runtime.js';
 import { installAddons } from './addons.js';
+import { autoModeNodes } from './auto-mode.js';
+import { checkCapacity, platformPods } from './capacity-check.js';
+import { issueCertificate, TLS_SECRET } from './certificates.js';
 import { EksCluster } from './cluster.js';
-import { IngressController } from './ingress-controller.js';
+import { installClusterAutoscaler } from './cluster-autoscaler.js';
+import { checkComputeMode } from './compute-guard.js';
+import { INGRESS_NAMESPACE, IngressController } from './ingress-controller.js';
 import { kubeconfig } from './kubeconfig.js';
+import { installLoadBalancerController } from './load-balancer-controller.js';
 
 export interface EksPlatformArgs {
   /** Validated servers from the stack's `servers` map. */
@@ -22,6 +28,8 @@ export interface EksPlatformArgs {
   eks: StackConfig['eks'];
   /** Ingress controller choice from the stack's `ingress` key. */
   ingress: StackConfig['ingress'];
+  /** METRICS_PORT and who may scrape it (the stack's `metrics` key). */
+  metrics: StackConfig['metrics'];
   logRetentionDays: number;
   deletionProtection: boolean;
   /** The image architecture, which the nodes must match. */
@@ -29,7 +37,10 @@ export interface EksPlatformArgs {
   tags: Record<string, string>;
 }
 
-/** EKS: the cluster and addons, one Kubernetes provider, the nginx controller, one McpWorkload per server. */
+/**
+ * EKS: the cluster and addons, node autoscaling, one Kubernetes provider, the load balancer
+ * controller and nginx behind an NLB, and one McpWorkload per server.
+ */
 export class EksPlatform extends pulumi.ComponentResource {
   readonly clusterName: pulumi.Output<string>;
   /** Secret: it names the cluster endpoint, and tooling treats kubeconfigs as credentials. */
@@ -51,19 +62,29 @@ export class EksPlatform extends pulumi.ComponentResource {
 function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatformArgs) {
   const { foundation } = args;
   const stack = pulumi.getStack();
-  // TLS terminates at the controller's NLB when the stack has a domain (and so a certificate).
-  const certificateArn = foundation.domain?.certificateArn;
-  const scheme = certificateArn ? 'https' : 'http';
+  const clusterName = `${name}-${stack}`;
   const autoMode = args.eks.compute === 'auto';
+  const architecture = args.imagePlatform === 'linux/arm64' ? 'arm64' : 'x86_64';
+  const domain = foundation.domain;
+  // With a domain, TLS ends in nginx with a certificate cert-manager keeps (certificates.ts).
+  const tlsSecret = domain ? TLS_SECRET : undefined;
+  const scheme = domain ? 'https' : 'http';
+  const region = aws.getRegionOutput({}, { parent }).region;
+
+  // Preview-time checks: the pods fit at their maximum, and the compute mode does not switch.
+  const demand = platformPods(args, domain !== undefined);
+  const capacity = checkCapacity(demand, args.eks);
+  const computeMode = checkComputeMode(clusterName, args.eks.compute);
   const eks = new EksCluster(
     name,
     {
-      clusterName: `${name}-${stack}`,
+      clusterName,
       eks: args.eks,
-      architecture: args.imagePlatform === 'linux/arm64' ? 'arm64' : 'x86_64',
+      architecture,
       subnetIds: foundation.network.privateSubnetIds,
       logRetentionDays: args.logRetentionDays,
       deletionProtection: args.deletionProtection,
+      computeChecked: pulumi.all([computeMode, capacity]).apply(([mode]) => mode),
       tags: args.tags,
     },
     { parent },
@@ -75,6 +96,8 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
 
   const addons = installAddons(parent, name, {
     clusterName: eks.cluster.name,
+    kubernetesVersion: args.eks.version,
+    versions: args.eks.addonVersions,
     autoMode,
     dependsOn: eks.compute,
     tags: args.tags,
@@ -84,30 +107,102 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
       clusterName: eks.cluster.name,
       endpoint: eks.cluster.endpoint,
       certificateAuthority: eks.cluster.certificateAuthority.data,
-      region: aws.getRegionOutput({}, { parent }).region,
+      region,
     }),
   );
+  // Every Kubernetes call waits for the access policies that allow it (finding 14: on a first `up`
+  // the charts raced the AccessPolicyAssociations and failed Unauthorized).
   const provider = new k8s.Provider(
     `${name}-k8s`,
     { kubeconfig: config, enableServerSideApply: true },
-    { parent },
+    { parent, dependsOn: eks.access },
   );
+  const ready = [...eks.compute, ...addons];
 
+  // Managed node groups: the Cluster Autoscaler adds nodes, the load balancer controller makes the
+  // NLB. Auto Mode does both itself, on the program's NodePool.
+  const platform = autoMode
+    ? autoModeNodes(parent, name, {
+        clusterName: eks.cluster.name,
+        subnetIds: foundation.network.privateSubnetIds,
+        clusterSecurityGroupId: eks.clusterSecurityGroupId,
+        nodePool: args.eks.nodePool,
+        architecture: architecture === 'arm64' ? 'arm64' : 'amd64',
+        provider,
+        dependsOn: ready,
+        tags: args.tags,
+      })
+    : [
+        installClusterAutoscaler(parent, name, {
+          clusterName,
+          kubernetesVersion: args.eks.version,
+          region,
+          provider,
+          dependsOn: ready,
+          tags: args.tags,
+        }),
+        installLoadBalancerController(parent, name, {
+          clusterName,
+          region,
+          vpcId: foundation.network.vpcId,
+          provider,
+          dependsOn: ready,
+          tags: args.tags,
+        }),
+      ];
+
+  const ingressNamespace = new k8s.core.v1.Namespace(
+    `${name}-ingress-ns`,
+    {
+      metadata: {
+        name: INGRESS_NAMESPACE,
+        labels: {
+          // nginx binds 80/443 with NET_BIND_SERVICE: baseline, not restricted.
+          'pod-security.kubernetes.io/enforce': 'baseline',
+          // A controller pod turns Ready only once the NLB's health check passes on it, so a rollout
+          // never stops old pods before new ones take traffic ("Pod readiness gate", LBC docs).
+          'elbv2.k8s.aws/pod-readiness-gate-inject': 'enabled',
+        },
+      },
+    },
+    { parent, provider, dependsOn: ready },
+  );
+  const certificate = domain
+    ? issueCertificate(parent, name, {
+        domain: domain.name,
+        zoneId: domain.zoneId,
+        region,
+        clusterName: eks.cluster.name,
+        namespace: ingressNamespace,
+        provider,
+        dependsOn: [...ready, ...platform],
+        tags: args.tags,
+      })
+    : undefined;
   const controller = new IngressController(
     `${name}-ingress`,
     {
       controller: args.ingress.controller,
-      chartVersion: args.ingress.chartVersion,
-      certificateArn,
+      ingress: args.ingress,
+      tlsSecret,
       autoMode,
+      namespace: ingressNamespace,
       provider,
-      dependsOn: [...eks.compute, ...addons],
+      dependsOn: [...ready, ...platform, ...(certificate ? [certificate] : [])],
     },
     { parent },
   );
 
   const urls: Record<string, pulumi.Output<string>> = {};
   for (const [serverName, server] of Object.entries(args.servers)) {
+    const metrics =
+      server.build === 'app'
+        ? {
+            port: args.metrics.port,
+            namespace: args.metrics.scrapeNamespace,
+            podMonitor: args.metrics.podMonitor,
+          }
+        : undefined;
     new McpWorkload(
       serverName,
       {
@@ -118,14 +213,18 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
           scheme,
           proxyIdleTimeoutSeconds: INGRESS_UPSTREAM_IDLE_SECONDS,
           fallbackHost: controller.hostname,
+          metricsPort: metrics?.port,
         }),
         secrets: foundation.secretsFor(serverName, server.redis),
         provider,
         ingressController: args.ingress.controller,
         controllerNamespace: controller.namespace,
+        metrics,
+        tls: tlsSecret !== undefined,
         vpcCidr: foundation.network.cidr,
         clusterName: eks.cluster.name,
-        dependsOn: [controller],
+        // The controller's admission webhook must be ready; on Auto Mode, the NodePool must exist.
+        dependsOn: [controller, ...platform],
         tags: args.tags,
       },
       { parent },
@@ -135,7 +234,7 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
       ? pulumi.output(mcpUrl(scheme, host, server))
       : controller.hostname.apply((h) => mcpUrl(scheme, h, server));
   }
-  foundation.domain?.cnameTo(hostRecords(args.servers), controller.hostname, parent);
+  domain?.cnameTo(hostRecords(args.servers), controller.hostname, parent);
   return {
     clusterName: eks.cluster.name,
     kubeconfig: config,

@@ -1,70 +1,121 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { INGRESS_CHARTS } from '../config.js';
-import { type IngressController as Controller, INGRESS_CLASS } from '../k8s/sse.js';
+import { INGRESS_CHARTS, type IngressConfig } from '../config/eks.js';
+import { type IngressController as Controller, INGRESS_BODY_LIMIT, INGRESS_CLASS } from '../k8s/sse.js';
+import type { PodDemand } from './capacity.js';
+import { LBC_LOAD_BALANCER_CLASS } from './load-balancer-controller.js';
+
+/**
+ * The nginx in front of every server, behind an NLB the load balancer controller manages.
+ *
+ * - The Service that asks for the NLB is the program's own, not the chart's: a controller switch
+ *   (a new release) keeps it, and so the NLB, its hostname and every DNS record; its hostname comes
+ *   from the Service's status, with no read of an object that may not exist yet.
+ * - The NLB listens on TCP and sends connections to the controller pods' IPs, keeping the client's
+ *   address (finding 19: per-IP limits count clients, not nodes). TLS ends in nginx, so the idle
+ *   timeout can be raised (see certificates.ts).
+ * - Both controllers live in one namespace, each with its own release and IngressClass, so the
+ *   documented switch installs the new one next to the old one, moves the Ingresses and the Service,
+ *   then removes the old one, with no object claimed by two releases.
+ */
+
+/** The namespace of whichever controller runs; the servers' NetworkPolicies admit it. */
+export const INGRESS_NAMESPACE = 'ingress';
+/** The Service behind the NLB. */
+export const EDGE_SERVICE = 'mcp-fleet-edge';
+
+const RELEASE: Record<Controller, string> = { 'f5-nginx': 'nginx-ingress', 'ingress-nginx': 'ingress-nginx' };
+
+/** The controller pods' labels, which the edge Service selects (each chart's selectorLabels helper). */
+export const CONTROLLER_SELECTOR: Record<Controller, Record<string, string>> = {
+  'f5-nginx': { 'app.kubernetes.io/name': 'nginx-ingress', 'app.kubernetes.io/instance': 'nginx-ingress' },
+  'ingress-nginx': {
+    'app.kubernetes.io/name': 'ingress-nginx',
+    'app.kubernetes.io/instance': 'ingress-nginx',
+    'app.kubernetes.io/component': 'controller',
+  },
+};
+
+/** Seconds a stopping controller pod keeps accepting while the NLB deregisters it. */
+export const CONTROLLER_PRESTOP_SECONDS = 15;
 
 export interface IngressControllerArgs {
-  /** Which nginx: F5's maintained controller (default) or the retired community one. */
   controller: Controller;
-  /** Overrides the pinned chart version. */
-  chartVersion?: string;
-  /** ACM certificate: the NLB terminates TLS on 443 and forwards plain HTTP to nginx. */
-  certificateArn?: pulumi.Input<string>;
-  /** Auto Mode provisions NLBs itself, through its own load balancer class. */
+  ingress: IngressConfig;
+  /** With a domain, the Secret (in INGRESS_NAMESPACE) nginx serves for every host. */
+  tlsSecret?: string;
+  /** Auto Mode provisions the NLB with its own controller and class. */
   autoMode: boolean;
+  namespace: k8s.core.v1.Namespace;
   provider: k8s.Provider;
   dependsOn: pulumi.Resource[];
 }
 
-/** Namespace per controller; NetworkPolicies admit traffic from exactly this namespace. */
-export const CONTROLLER_NAMESPACE: Record<Controller, string> = {
-  'f5-nginx': 'nginx-ingress',
-  'ingress-nginx': 'ingress-nginx',
-};
-/** Both charts are installed with a fixed full name, so the controller Service's name is known. */
-const SERVICE_NAME: Record<Controller, string> = {
-  'f5-nginx': 'nginx-ingress-controller',
-  'ingress-nginx': 'ingress-nginx-controller',
-};
-
-/** Annotations for the controller's Service: an internet-facing NLB, optionally terminating TLS. */
-export function loadBalancerAnnotations(
-  certificateArn: pulumi.Input<string> | undefined,
-  autoMode: boolean,
-): Record<string, pulumi.Input<string>> {
+/** What a stream sees when a controller pod stops: the bounds the program sets, in seconds. */
+export function controllerTimings(ingress: IngressConfig) {
+  const workerShutdown = ingress.workerShutdownTimeoutSeconds;
   return {
-    ...(autoMode ? {} : { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' }),
+    preStop: CONTROLLER_PRESTOP_SECONDS,
+    workerShutdown,
+    // The kubelet's SIGKILL must come after nginx has let its old workers go.
+    terminationGrace: CONTROLLER_PRESTOP_SECONDS + workerShutdown + 15,
+    // The NLB keeps forwarding a deregistered target's connections this long ("Deregistration
+    // delay", NLB target groups): as long as nginx still serves them.
+    deregistrationDelay: CONTROLLER_PRESTOP_SECONDS + workerShutdown + 5,
+  };
+}
+
+/** The controller pods, counted in the capacity check. */
+export function controllerPods(ingress: IngressConfig): PodDemand {
+  return { name: 'ingress controller', replicas: 2, cpuMilli: 100, memoryMiB: ingress.memoryMiB };
+}
+
+/** The annotations of the edge Service: read by the load balancer controller ("Service annotations", LBC docs). */
+export function edgeAnnotations(args: Pick<IngressControllerArgs, 'ingress' | 'tlsSecret'>) {
+  const timings = controllerTimings(args.ingress);
+  const idle = `tcp.idle_timeout.seconds=${args.ingress.idleTimeoutSeconds}`;
+  return {
     'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
-    'service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled': 'true',
-    ...(certificateArn
-      ? {
-          'service.beta.kubernetes.io/aws-load-balancer-ssl-cert': certificateArn,
-          'service.beta.kubernetes.io/aws-load-balancer-ssl-ports': '443',
-          'service.beta.kubernetes.io/aws-load-balancer-backend-protocol': 'tcp',
-        }
+    'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
+    'service.beta.kubernetes.io/aws-load-balancer-attributes': 'load_balancing.cross_zone.enabled=true',
+    'service.beta.kubernetes.io/aws-load-balancer-target-group-attributes': `preserve_client_ip.enabled=true,deregistration_delay.timeout_seconds=${timings.deregistrationDelay}`,
+    'service.beta.kubernetes.io/aws-load-balancer-listener-attributes.TCP-80': idle,
+    ...(args.tlsSecret
+      ? { 'service.beta.kubernetes.io/aws-load-balancer-listener-attributes.TCP-443': idle }
       : {}),
   };
 }
 
 /** Helm values for each chart; the two charts spell the same settings differently. */
-export function controllerValues(
-  args: Pick<IngressControllerArgs, 'controller' | 'certificateArn' | 'autoMode'>,
-) {
-  const service = {
-    type: 'LoadBalancer',
-    annotations: loadBalancerAnnotations(args.certificateArn, args.autoMode),
-    ...(args.autoMode ? { loadBalancerClass: 'eks.amazonaws.com/nlb' } : {}),
+export function controllerValues(args: Pick<IngressControllerArgs, 'controller' | 'ingress' | 'tlsSecret'>) {
+  const timings = controllerTimings(args.ingress);
+  const pods = controllerPods(args.ingress);
+  const resources = {
+    requests: { cpu: `${pods.cpuMilli}m`, memory: `${pods.memoryMiB}Mi` },
+    limits: { memory: `${pods.memoryMiB}Mi` },
   };
-  const resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } };
+  const lifecycle = { preStop: { sleep: { seconds: timings.preStop } } };
+  const tls = args.tlsSecret ? `${INGRESS_NAMESPACE}/${args.tlsSecret}` : undefined;
+  const edge = `${INGRESS_NAMESPACE}/${EDGE_SERVICE}`;
   if (args.controller === 'f5-nginx') {
     return {
       fullnameOverride: 'nginx-ingress',
       controller: {
-        replicaCount: 2,
-        ingressClass: { name: INGRESS_CLASS, create: true, setAsDefaultIngress: false },
-        // With TLS at the NLB, 443 carries plain HTTP to nginx's http port.
-        service: { ...service, ...(args.certificateArn ? { httpsPort: { targetPort: 80 } } : {}) },
+        replicaCount: pods.replicas,
+        selectorLabels: CONTROLLER_SELECTOR['f5-nginx'],
+        ingressClass: { name: INGRESS_CLASS['f5-nginx'], create: true, setAsDefaultIngress: false },
+        service: { create: false },
+        reportIngressStatus: { enable: true, externalService: EDGE_SERVICE },
+        config: {
+          entries: {
+            'worker-shutdown-timeout': `${timings.workerShutdown}s`,
+            'client-max-body-size': INGRESS_BODY_LIMIT,
+          },
+        },
+        ...(tls ? { defaultTLS: { secret: tls }, wildcardTLS: { secret: tls } } : {}),
         resources,
+        lifecycle,
+        terminationGracePeriodSeconds: timings.terminationGrace,
         podDisruptionBudget: { enabled: true, minAvailable: 1 },
       },
     };
@@ -72,44 +123,74 @@ export function controllerValues(
   return {
     fullnameOverride: 'ingress-nginx',
     controller: {
-      replicaCount: 2,
-      ingressClassResource: { name: INGRESS_CLASS, default: false },
-      service: { ...service, ...(args.certificateArn ? { targetPorts: { https: 'http' } } : {}) },
+      replicaCount: pods.replicas,
+      ingressClass: INGRESS_CLASS['ingress-nginx'],
+      ingressClassResource: {
+        name: INGRESS_CLASS['ingress-nginx'],
+        enabled: true,
+        default: false,
+        controllerValue: 'k8s.io/ingress-nginx',
+      },
+      service: { enabled: false },
+      publishService: { enabled: false },
+      extraArgs: { 'publish-service': edge, ...(tls ? { 'default-ssl-certificate': tls } : {}) },
+      config: {
+        'worker-shutdown-timeout': `${timings.workerShutdown}s`,
+        'proxy-body-size': INGRESS_BODY_LIMIT,
+      },
       resources,
+      lifecycle,
+      terminationGracePeriodSeconds: timings.terminationGrace,
       minAvailable: 1,
     },
   };
 }
 
-/** The nginx controller behind an NLB, installed with helm.v3.Release (a resource tests can see). */
+/** The nginx controller (helm.v3.Release, a resource tests can see) and the Service behind the NLB. */
 export class IngressController extends pulumi.ComponentResource {
-  readonly namespace: string;
+  readonly namespace = INGRESS_NAMESPACE;
   /** The NLB hostname users point DNS at. */
   readonly hostname: pulumi.Output<string>;
 
   constructor(name: string, args: IngressControllerArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mcp-fleet:eks:IngressController', name, {}, opts);
-    this.namespace = CONTROLLER_NAMESPACE[args.controller];
     const chart = INGRESS_CHARTS[args.controller];
+    const inCluster = { parent: this, provider: args.provider };
+    // A new controller is a new release (another name): created before the old one is deleted, which
+    // works because no object of one chart is claimed by the other.
     const release = new k8s.helm.v3.Release(
       `${name}-release`,
       {
-        name: args.controller === 'f5-nginx' ? 'nginx-ingress' : 'ingress-nginx',
+        name: RELEASE[args.controller],
         chart: chart.chart,
-        version: args.chartVersion ?? chart.version,
+        version: args.ingress.chartVersion ?? chart.version,
         ...('repo' in chart ? { repositoryOpts: { repo: chart.repo } } : {}),
-        namespace: this.namespace,
-        createNamespace: true,
+        namespace: INGRESS_NAMESPACE,
         atomic: true,
         timeout: 600,
         values: controllerValues(args),
       },
-      { parent: this, provider: args.provider, dependsOn: args.dependsOn },
+      { ...inCluster, dependsOn: [args.namespace, ...args.dependsOn] },
     );
-    const service = k8s.core.v1.Service.get(
+    const ports = [
+      { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
+      ...(args.tlsSecret ? [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }] : []),
+    ];
+    const service = new k8s.core.v1.Service(
       `${name}-service`,
-      `${this.namespace}/${SERVICE_NAME[args.controller]}`,
-      { parent: this, provider: args.provider, dependsOn: [release] },
+      {
+        metadata: { name: EDGE_SERVICE, namespace: INGRESS_NAMESPACE, annotations: edgeAnnotations(args) },
+        spec: {
+          type: 'LoadBalancer',
+          // Auto Mode's built-in controller answers eks.amazonaws.com/nlb ("Use Service Annotations to
+          // configure Network Load Balancers", EKS user guide); the installed one service.k8s.aws/nlb.
+          loadBalancerClass: args.autoMode ? 'eks.amazonaws.com/nlb' : LBC_LOAD_BALANCER_CLASS,
+          selector: CONTROLLER_SELECTOR[args.controller],
+          ports,
+        },
+      },
+      // The controller that provisions the NLB must run before the Service asks for one.
+      { ...inCluster, dependsOn: [args.namespace, release, ...args.dependsOn] },
     );
     this.hostname = service.status.loadBalancer.ingress.apply(
       (ingress) => ingress?.[0]?.hostname ?? ingress?.[0]?.ip ?? '',

@@ -7,6 +7,8 @@ export interface PublicDomainArgs {
   name: string;
   /** The public hosted zone; unset: the zone named exactly `name`. */
   hostedZoneId?: string;
+  /** Request an ACM certificate (for the ALB); EKS ends TLS in nginx with its own certificate. */
+  acmCertificate: boolean;
   tags: Record<string, string>;
 }
 
@@ -34,7 +36,7 @@ export class PublicDomain extends pulumi.ComponentResource {
    * The certificate's ARN as CertificateValidation returns it: a listener using it is created only
    * once ACM has issued the certificate (an HTTPS listener on a pending certificate fails).
    */
-  readonly certificateArn: pulumi.Output<string>;
+  readonly certificateArn: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: PublicDomainArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mcp-fleet:foundation:PublicDomain', name, {}, opts);
@@ -43,41 +45,7 @@ export class PublicDomain extends pulumi.ComponentResource {
     this.zoneId = args.hostedZoneId
       ? pulumi.output(args.hostedZoneId)
       : aws.route53.getZoneOutput({ name: args.name, privateZone: false }, parent).zoneId;
-    const certificate = new aws.acm.Certificate(
-      `${name}-cert`,
-      {
-        domainName: args.name,
-        subjectAlternativeNames: [`*.${args.name}`],
-        validationMethod: 'DNS',
-        tags: args.tags,
-      },
-      parent,
-    );
-    // ACM asks for the same CNAME for a name and its wildcard ("DNS validation", ACM user guide), so
-    // one record validates both; reading the first option keeps the record out of an apply.
-    const option = certificate.domainValidationOptions.apply((options) => {
-      const first = options?.[0];
-      if (!first) throw new Error(`ACM returned no DNS validation record for ${args.name}`);
-      return first;
-    });
-    const validationRecord = new aws.route53.Record(
-      `${name}-cert-validation`,
-      {
-        zoneId: this.zoneId,
-        name: option.resourceRecordName,
-        type: option.resourceRecordType,
-        records: [option.resourceRecordValue],
-        ttl: 300,
-        allowOverwrite: true,
-      },
-      parent,
-    );
-    const validation = new aws.acm.CertificateValidation(
-      `${name}-cert`,
-      { certificateArn: certificate.arn, validationRecordFqdns: [validationRecord.fqdn] },
-      parent,
-    );
-    this.certificateArn = validation.certificateArn;
+    this.certificateArn = args.acmCertificate ? acmCertificate(this, name, args, this.zoneId) : undefined;
     this.registerOutputs({ certificateArn: this.certificateArn });
   }
 
@@ -111,4 +79,48 @@ export class PublicDomain extends pulumi.ComponentResource {
       );
     }
   }
+}
+
+/** One ACM certificate for `<domain>` and `*.<domain>`, validated by DNS in the zone. */
+function acmCertificate(
+  parent: pulumi.Resource,
+  name: string,
+  args: PublicDomainArgs,
+  zoneId: pulumi.Output<string>,
+): pulumi.Output<string> {
+  const certificate = new aws.acm.Certificate(
+    `${name}-cert`,
+    {
+      domainName: args.name,
+      subjectAlternativeNames: [`*.${args.name}`],
+      validationMethod: 'DNS',
+      tags: args.tags,
+    },
+    { parent },
+  );
+  // ACM asks for the same CNAME for a name and its wildcard ("DNS validation", ACM user guide), so
+  // one record validates both; reading the first option keeps the record out of an apply.
+  const option = certificate.domainValidationOptions.apply((options) => {
+    const first = options?.[0];
+    if (!first) throw new Error(`ACM returned no DNS validation record for ${args.name}`);
+    return first;
+  });
+  const validationRecord = new aws.route53.Record(
+    `${name}-cert-validation`,
+    {
+      zoneId: zoneId,
+      name: option.resourceRecordName,
+      type: option.resourceRecordType,
+      records: [option.resourceRecordValue],
+      ttl: 300,
+      allowOverwrite: true,
+    },
+    { parent },
+  );
+  const validation = new aws.acm.CertificateValidation(
+    `${name}-cert`,
+    { certificateArn: certificate.arn, validationRecordFqdns: [validationRecord.fqdn] },
+    { parent },
+  );
+  return validation.certificateArn;
 }

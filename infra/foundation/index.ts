@@ -24,8 +24,11 @@ export interface FoundationArgs {
   /** The secure overrides of generated secrets (`redisAuthToken`, `stateKey`). */
   redisAuthToken?: pulumi.Input<string>;
   stateKey?: pulumi.Input<string>;
-  /** The public DNS name and its Route 53 zone; unset serves HTTP on the load balancer's name. */
-  domain?: { name: string; hostedZoneId?: string };
+  /**
+   * The public DNS name and its Route 53 zone, and whether it needs an ACM certificate (the ALB's);
+   * unset serves HTTP on the load balancer's name.
+   */
+  domain?: { name: string; hostedZoneId?: string; acmCertificate: boolean };
   /** Production: final Redis snapshot, recoverable secrets, ECR repo kept with its images. */
   deletionProtection: boolean;
   /** Tags applied to every AWS resource. */

@@ -5,35 +5,55 @@ export interface NetworkPolicyArgs {
   podLabels: Record<string, string>;
   /** The server's container port. */
   port: number;
-  /** Only the ingress controller's namespace may connect. */
+  /** Only the ingress controller's namespace may connect to `port`. */
   controllerNamespace: string;
+  /** METRICS_PORT and the namespace whose pods may scrape it, when the server serves one. */
+  metrics?: { port: number; namespace: string };
   /** The VPC CIDR: ElastiCache lives there, at addresses that change on failover. */
   vpcCidr: string;
   /** Whether the server talks to Redis. */
   redis: boolean;
+  /** Whether the server gets AWS credentials from the Pod Identity agent. */
+  podIdentity: boolean;
 }
 
 /**
- * Ingress only from the ingress controller; egress only to cluster DNS, Redis (when used) and
- * HTTPS. Anything else a compromised server tries is dropped.
+ * The EKS Pod Identity agent: "The agent uses the loopback (localhost) IP address 169.254.170.23 for
+ * IPv4 and the localhost IP address [fd00:ec2::23] for IPv6", port 80, on the node's host network
+ * ("Set up the Amazon EKS Pod Identity Agent", EKS user guide). A pod's egress policy must let it out
+ * there, or the SDK gets no credentials (finding 8; the same failure: cilium/cilium#34387).
+ */
+export const POD_IDENTITY_AGENT = { ipv4: '169.254.170.23/32', ipv6: 'fd00:ec2::23/128', port: 80 };
+
+const namespaceSelector = (name: string) => ({
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
+});
+
+/**
+ * Ingress only from the ingress controller (traffic port) and the monitoring namespace (metrics
+ * port); egress only to cluster DNS, Redis (when used), the Pod Identity agent (when used) and HTTPS.
+ * Anything else a compromised server tries is dropped.
  */
 export function networkPolicySpec(args: NetworkPolicyArgs): k8s.types.input.networking.v1.NetworkPolicySpec {
   return {
     podSelector: { matchLabels: args.podLabels },
     policyTypes: ['Ingress', 'Egress'],
     ingress: [
-      {
-        from: [
-          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': args.controllerNamespace } } },
-        ],
-        ports: [{ protocol: 'TCP', port: args.port }],
-      },
+      { from: [namespaceSelector(args.controllerNamespace)], ports: [{ protocol: 'TCP', port: args.port }] },
+      ...(args.metrics
+        ? [
+            {
+              from: [namespaceSelector(args.metrics.namespace)],
+              ports: [{ protocol: 'TCP', port: args.metrics.port }],
+            },
+          ]
+        : []),
     ],
     egress: [
       {
         to: [
           {
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+            ...namespaceSelector('kube-system'),
             podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
           },
         ],
@@ -44,6 +64,17 @@ export function networkPolicySpec(args: NetworkPolicyArgs): k8s.types.input.netw
       },
       ...(args.redis
         ? [{ to: [{ ipBlock: { cidr: args.vpcCidr } }], ports: [{ protocol: 'TCP', port: 6379 }] }]
+        : []),
+      ...(args.podIdentity
+        ? [
+            {
+              to: [
+                { ipBlock: { cidr: POD_IDENTITY_AGENT.ipv4 } },
+                { ipBlock: { cidr: POD_IDENTITY_AGENT.ipv6 } },
+              ],
+              ports: [{ protocol: 'TCP', port: POD_IDENTITY_AGENT.port }],
+            },
+          ]
         : []),
       { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] },
     ],

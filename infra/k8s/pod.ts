@@ -17,6 +17,8 @@ export interface PodArgs {
   serviceAccountName: string;
   /** Only servers that call AWS get a service-account token (Pod Identity needs it). */
   mountServiceAccountToken: boolean;
+  /** METRICS_PORT, when the server serves /metrics on a port of its own (never the Service's). */
+  metricsPort?: number;
 }
 
 function probe(config: ProbeConfig): k8s.types.input.core.v1.Probe {
@@ -85,7 +87,12 @@ export function podSpec(args: PodArgs): k8s.types.input.core.v1.PodSpec {
         image: args.image,
         ...(server.command ? { command: server.command } : {}),
         ...(server.args ? { args: server.args } : {}),
-        ports: [{ name: 'http', containerPort: server.port, protocol: 'TCP' }],
+        ports: [
+          { name: 'http', containerPort: server.port, protocol: 'TCP' },
+          ...(args.metricsPort === undefined
+            ? []
+            : [{ name: 'metrics', containerPort: args.metricsPort, protocol: 'TCP' }]),
+        ],
         env,
         livenessProbe: probe(server.probes.liveness),
         readinessProbe: probe(server.probes.readiness),

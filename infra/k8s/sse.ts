@@ -28,5 +28,25 @@ export const SSE_ANNOTATIONS: Record<IngressController, Record<string, string>> 
  */
 export const SSE_MARKER_ANNOTATION = 'mcp-fleet/sse';
 
-/** The IngressClass both charts are installed with. */
-export const INGRESS_CLASS = 'nginx';
+/**
+ * Each controller's own IngressClass: two releases never claim one object, so a switch can install
+ * the new controller before removing the old one (finding 15: with one shared class, Helm refuses the
+ * second release with "invalid ownership metadata").
+ */
+export const INGRESS_CLASS: Record<IngressController, string> = {
+  'f5-nginx': 'nginx',
+  'ingress-nginx': 'ingress-nginx',
+};
+
+/**
+ * The largest request body nginx passes on: the app's own limit (MAX_BODY in app/http/app.ts, 4 MB;
+ * a test keeps the two equal). Both controllers default to 1 MB (nginx `client_max_body_size`), which
+ * answered 413 to bodies the app accepts (finding 10).
+ */
+export const INGRESS_BODY_LIMIT = '4m';
+
+/** Per-Ingress body limit, in each controller's dialect (the global ConfigMap entry sets it too). */
+export const BODY_ANNOTATIONS: Record<IngressController, Record<string, string>> = {
+  'f5-nginx': { 'nginx.org/client-max-body-size': INGRESS_BODY_LIMIT },
+  'ingress-nginx': { 'nginx.ingress.kubernetes.io/proxy-body-size': INGRESS_BODY_LIMIT },
+};

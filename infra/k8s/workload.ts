@@ -1,13 +1,12 @@
-import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { ServerConfig } from '../config.js';
+import { podIdentity } from '../eks/pod-identity.js';
 import { type SecretEnv, secretDependencies, secretsRevision } from '../foundation/secrets.js';
-import { nameFor } from '../shared/names.js';
-import { ingressPath } from './ingress-path.js';
+import { ingressSpec } from './ingress.js';
 import { networkPolicySpec } from './network-policy.js';
 import { podSpec } from './pod.js';
-import { INGRESS_CLASS, type IngressController, SSE_ANNOTATIONS, SSE_MARKER_ANNOTATION } from './sse.js';
+import type { IngressController } from './sse.js';
 
 export interface McpWorkloadArgs {
   /** Validated server config from the stack's `servers` map. */
@@ -21,8 +20,15 @@ export interface McpWorkloadArgs {
   provider: k8s.Provider;
   /** Which controller's SSE annotations the Ingress gets. */
   ingressController: IngressController;
-  /** The controller's namespace, the only one NetworkPolicy admits. */
+  /** The controller's namespace, the only one NetworkPolicy admits to the traffic port. */
   controllerNamespace: string;
+  /**
+   * METRICS_PORT (set in `env` too) and who may scrape it: the namespace the NetworkPolicy admits to
+   * that port, and whether to declare a prometheus-operator PodMonitor.
+   */
+  metrics?: { port: number; namespace: string; podMonitor: boolean };
+  /** The controller serves the domain's certificate: each Ingress asks for TLS on its host. */
+  tls: boolean;
   /** The VPC CIDR (Redis egress). */
   vpcCidr: string;
   /** For the Pod Identity association, when the server has `awsPolicyArns`. */
@@ -56,6 +62,15 @@ export class McpWorkload extends pulumi.ComponentResource {
   }
 }
 
+/** Annotations that annotation-based Prometheus scrape configs (and most agents) read. */
+export function scrapeAnnotations(port: number): Record<string, string> {
+  return {
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': String(port),
+    'prometheus.io/path': '/metrics',
+  };
+}
+
 function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: string, args: McpWorkloadArgs) {
   const { server } = args;
   const opts = { parent, provider: args.provider, dependsOn: args.dependsOn };
@@ -79,7 +94,17 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
     { metadata, automountServiceAccountToken: usesAws },
     inNamespace,
   );
-  if (usesAws && args.clusterName) podIdentity(parent, name, namespaceName, args);
+  // Pods that start before their association run without AWS credentials until they restart.
+  const identity =
+    usesAws && args.clusterName
+      ? podIdentity(parent, name, {
+          clusterName: args.clusterName,
+          namespace: namespaceName,
+          serviceAccount: name,
+          policyArns: server.awsPolicyArns,
+          tags: args.tags,
+        })
+      : undefined;
 
   const secretName = `${name}-secrets`;
   const secret =
@@ -96,6 +121,10 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
       : undefined;
 
   const autoscaled = server.autoscaling.enabled;
+  const annotations = {
+    ...(secret ? { [SECRETS_REVISION_ANNOTATION]: secretsRevision(args.secrets) } : {}),
+    ...(args.metrics ? scrapeAnnotations(args.metrics.port) : {}),
+  };
   new k8s.apps.v1.Deployment(
     `${name}-deployment`,
     {
@@ -106,28 +135,27 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
         selector: { matchLabels: labels },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
         template: {
-          metadata: {
-            labels,
-            ...(secret
-              ? { annotations: { [SECRETS_REVISION_ANNOTATION]: secretsRevision(args.secrets) } }
-              : {}),
-          },
+          metadata: { labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
           spec: podSpec({
             name,
             server,
             image: args.image,
             labels,
             env: args.env,
-            secretNames: args.secrets.map((secret) => secret.name),
+            secretNames: args.secrets.map((entry) => entry.name),
             secretName,
             serviceAccountName: name,
             mountServiceAccountToken: usesAws,
+            metricsPort: args.metrics?.port,
           }),
         },
       },
     },
     // Pods that start before their Secret exists sit in CreateContainerConfigError.
-    { ...inNamespace, dependsOn: [...inNamespace.dependsOn, ...(secret ? [secret] : [])] },
+    {
+      ...inNamespace,
+      dependsOn: [...inNamespace.dependsOn, ...(secret ? [secret] : []), ...(identity ? [identity] : [])],
+    },
   );
   new k8s.core.v1.Service(
     `${name}-service`,
@@ -176,41 +204,16 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
     { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
     inNamespace,
   );
-  const route = ingressPath(args.ingressController, server, name);
   new k8s.networking.v1.Ingress(
     `${name}-ingress`,
-    {
-      metadata: {
-        ...metadata,
-        annotations: {
-          // The marker tells the policy pack this Ingress streams, whichever controller's annotations follow.
-          ...(server.ingress.sse
-            ? { [SSE_MARKER_ANNOTATION]: 'true', ...SSE_ANNOTATIONS[args.ingressController] }
-            : {}),
-          ...route.annotations,
-        },
-      },
-      spec: {
-        ingressClassName: INGRESS_CLASS,
-        ...(server.ingress.tlsSecretName && server.ingress.host
-          ? { tls: [{ hosts: [server.ingress.host], secretName: server.ingress.tlsSecretName }] }
-          : {}),
-        rules: [
-          {
-            ...(server.ingress.host ? { host: server.ingress.host } : {}),
-            http: {
-              paths: [
-                {
-                  path: route.path,
-                  pathType: route.pathType,
-                  backend: { service: { name, port: { name: 'http' } } },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    },
+    ingressSpec({
+      name,
+      namespace: namespaceName,
+      labels,
+      server,
+      controller: args.ingressController,
+      tls: args.tls,
+    }),
     inNamespace,
   );
   new k8s.networking.v1.NetworkPolicy(
@@ -221,49 +224,29 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
         podLabels: labels,
         port: server.port,
         controllerNamespace: args.controllerNamespace,
+        metrics: args.metrics,
         vpcCidr: args.vpcCidr,
         redis: server.redis,
+        podIdentity: identity !== undefined,
       }),
     },
     inNamespace,
   );
-}
-
-/** An IAM role the server's service account assumes through EKS Pod Identity. */
-function podIdentity(parent: pulumi.Resource, name: string, namespace: string, args: McpWorkloadArgs) {
-  const role = new aws.iam.Role(
-    `${name}-pod-role`,
-    {
-      assumeRolePolicy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'pods.eks.amazonaws.com' },
-            Action: ['sts:AssumeRole', 'sts:TagSession'],
-          },
-        ],
-      }),
-      tags: args.tags,
-    },
-    { parent },
-  );
-  for (const policyArn of new Set(args.server.awsPolicyArns)) {
-    new aws.iam.RolePolicyAttachment(
-      `${name}-pod-role-${nameFor(policyArn)}`,
-      { role: role.name, policyArn },
-      { parent },
+  if (args.metrics?.podMonitor) {
+    // Scraped by a prometheus-operator Prometheus whose podMonitorSelector matches these labels
+    // ("PodMonitor", prometheus-operator API reference); the CRD must be installed already.
+    new k8s.apiextensions.CustomResource(
+      `${name}-podmonitor`,
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'PodMonitor',
+        metadata,
+        spec: {
+          selector: { matchLabels: labels },
+          podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }],
+        },
+      },
+      inNamespace,
     );
   }
-  new aws.eks.PodIdentityAssociation(
-    `${name}-pod-identity`,
-    {
-      clusterName: args.clusterName as pulumi.Input<string>,
-      namespace,
-      serviceAccount: name,
-      roleArn: role.arn,
-      tags: args.tags,
-    },
-    { parent },
-  );
 }

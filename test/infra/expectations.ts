@@ -23,6 +23,7 @@ export const EKS_ACCESS = {
   publicAccessCidrs: ['198.51.100.0/24'],
   adminRoleArns: ['arn:aws:iam::111122223333:role/platform-admin'],
   ciRoleArns: ['arn:aws:iam::111122223333:role/github-actions-deploy'],
+  previewRoleArns: ['arn:aws:iam::111122223333:role/github-actions-preview'],
 };
 
 /** The stack file plus what its README tells a user to set for this platform, as `runProgram` overrides. */
@@ -39,6 +40,7 @@ export function userSettings(stack: Stack, platform: 'ecs' | 'eks'): Record<stri
             endpoint: { publicAccess: true, publicAccessCidrs: EKS_ACCESS.publicAccessCidrs },
             adminRoleArns: EKS_ACCESS.adminRoleArns,
             ciRoleArns: EKS_ACCESS.ciRoleArns,
+            previewRoleArns: EKS_ACCESS.previewRoleArns,
           },
         }
       : {}),

@@ -32,6 +32,15 @@ export interface Recorded {
    * `newResource`, so the harness reads it from the request (see `recordDependencies`).
    */
   dependencies: string[];
+  /**
+   * The URN of the provider the resource is created with (the request's `provider` reference,
+   * `<urn>::<id>`): the engine creates that provider, after its own dependencies, first.
+   */
+  provider?: string;
+  /** Input paths the program told the engine to ignore changes of (`ignoreChanges`). */
+  ignoreChanges: string[];
+  /** A read of an existing object (`Resource.get`), not a resource the program manages. */
+  read: boolean;
 }
 
 const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
@@ -165,6 +174,54 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
   }
 }
 
+/**
+ * What DescribeInstanceTypes answers for the instance types the stacks use: vCPUs, memory (MiB), and
+ * the ENI limits that set max pods (the same figures as awslabs/amazon-eks-ami's instance-info.jsonl).
+ */
+const INSTANCE_TYPES: Record<string, Record<string, number>> = {
+  't3.large': {
+    defaultVcpus: 2,
+    memorySize: 8192,
+    maximumNetworkInterfaces: 3,
+    maximumIpv4AddressesPerInterface: 12,
+  },
+  't3.xlarge': {
+    defaultVcpus: 4,
+    memorySize: 16384,
+    maximumNetworkInterfaces: 4,
+    maximumIpv4AddressesPerInterface: 15,
+  },
+  'm7i.large': {
+    defaultVcpus: 2,
+    memorySize: 8192,
+    maximumNetworkInterfaces: 3,
+    maximumIpv4AddressesPerInterface: 10,
+  },
+  'm7i.xlarge': {
+    defaultVcpus: 4,
+    memorySize: 16384,
+    maximumNetworkInterfaces: 4,
+    maximumIpv4AddressesPerInterface: 15,
+  },
+};
+
+/** The default addon version EKS pairs with a Kubernetes minor (a stand-in, distinct per minor). */
+export function defaultAddonVersion(addonName: string, kubernetesVersion: string): string {
+  return `v${kubernetesVersion}.0-${addonName}-default`;
+}
+
+/** What already exists in the account, as the program's lookups see it. */
+export interface ExistingCloud {
+  /** EKS clusters by name, and whether each runs Auto Mode. */
+  clusters?: Record<string, { autoMode: boolean }>;
+}
+
+let cloud: ExistingCloud = {};
+/** Sets what the mocks' lookups find from now on (each runProgram sets it from its options too). */
+export function useCloud(existing: ExistingCloud): void {
+  cloud = existing;
+}
+
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
@@ -172,10 +229,14 @@ function digest(text: string): string {
 /** What the engine stand-in is asked for; the fields the harness reads (`pulumi/proto` RegisterResourceRequest). */
 interface RegisterRequest {
   getDependenciesList(): string[];
+  getProvider(): string;
+  getIgnorechangesList(): string[];
 }
 type RegisterCallback = (err: unknown, response?: { getUrn(): string }) => void;
 interface Registration {
   dependencies: string[];
+  provider?: string;
+  ignoreChanges: string[];
   recorded?: Recorded;
 }
 
@@ -191,7 +252,12 @@ function recordDependencies(): { take(): Registration | undefined } {
   const original = monitor.registerResource.bind(monitor);
   let pending: Registration | undefined;
   monitor.registerResource = (req, callback) => {
-    const registration: Registration = { dependencies: req.getDependenciesList() };
+    const reference = req.getProvider();
+    const registration: Registration = {
+      dependencies: req.getDependenciesList(),
+      provider: reference ? reference.slice(0, reference.lastIndexOf('::')) : undefined,
+      ignoreChanges: req.getIgnorechangesList(),
+    };
     pending = registration;
     return original(req, (err, response) => {
       if (response && registration.recorded) registration.recorded.urn = response.getUrn();
@@ -222,7 +288,7 @@ export interface ProgramRun {
 export async function runProgram(
   stack: Stack,
   overrides: Record<string, unknown> = {},
-  options: { preview?: boolean; record?: Recorded[] } = {},
+  options: { preview?: boolean; record?: Recorded[]; cloud?: ExistingCloud } = {},
 ): Promise<ProgramRun> {
   // A caller-supplied list survives a program that throws, so a test can see what got registered.
   const resources: Recorded[] = options.record ?? [];
@@ -243,6 +309,9 @@ export async function runProgram(
           id,
           state,
           dependencies: registration?.dependencies ?? [],
+          provider: registration?.provider,
+          ignoreChanges: registration?.ignoreChanges ?? [],
+          read: args.id !== undefined && args.id !== '',
         };
         if (registration) registration.recorded = recorded;
         resources.push(recorded);
@@ -265,6 +334,27 @@ export async function runProgram(
             return { zoneId: 'Z0MOCKZONE', name: args.inputs.name };
           case 'aws:index/getPartition:getPartition':
             return { partition: 'aws', dnsSuffix: 'amazonaws.com' };
+          case 'aws:ec2/getInstanceType:getInstanceType': {
+            const spec = INSTANCE_TYPES[args.inputs.instanceType];
+            if (!spec)
+              throw new Error(
+                `InvalidInstanceType: ${args.inputs.instanceType} (not in the harness's table)`,
+              );
+            return { instanceType: args.inputs.instanceType, ...spec };
+          }
+          case 'aws:eks/getAddonVersion:getAddonVersion':
+            return {
+              ...args.inputs,
+              version: defaultAddonVersion(args.inputs.addonName, args.inputs.kubernetesVersion),
+            };
+          case 'aws:eks/getClusters:getClusters':
+            return { names: Object.keys(cloud.clusters ?? {}) };
+          case 'aws:eks/getCluster:getCluster': {
+            const found = cloud.clusters?.[args.inputs.name];
+            if (!found)
+              throw new Error(`ResourceNotFoundException: No cluster found for name: ${args.inputs.name}`);
+            return { name: args.inputs.name, computeConfigs: [{ enabled: found.autoMode }] };
+          }
           default:
             return args.inputs;
         }
@@ -275,6 +365,7 @@ export async function runProgram(
     options.preview ?? false,
   );
   registrations = recordDependencies();
+  useCloud(options.cloud ?? {});
   const raw = { ...readStackConfig(stack), ...overrides };
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw)) {

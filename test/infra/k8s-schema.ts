@@ -15,9 +15,24 @@ interface KubernetesObject {
   [field: string]: unknown;
 }
 
-/** `apps/v1` → `apps/v1`, core `v1` → `v1`: the kubernetes-models module folder. */
+/** The kubernetes-models packages of the custom resources the program creates, by API group. */
+const CRD_PACKAGES: Record<string, string> = {
+  'cert-manager.io': '@kubernetes-models/cert-manager',
+  'karpenter.sh': '@kubernetes-models/karpenter',
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
+};
+
+/**
+ * Kinds no kubernetes-models package describes: EKS Auto Mode's NodeClass (eks.amazonaws.com/v1) is
+ * AWS's own CRD, published with no OpenAPI package. Callers list them, so none is skipped silently.
+ */
+export const UNMODELLED_KINDS = ['eks.amazonaws.com/v1/NodeClass'];
+
+/** `apps/v1` → `kubernetes-models/apps/v1/Deployment`; a CRD's group → its own package. */
 function modulePath(object: KubernetesObject): string {
-  return `kubernetes-models/${object.apiVersion}/${object.kind}`;
+  const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : '';
+  const root = (group ? CRD_PACKAGES[group] : undefined) ?? 'kubernetes-models';
+  return `${root}/${object.apiVersion}/${object.kind}`;
 }
 
 let checker: ts.TypeChecker | undefined;

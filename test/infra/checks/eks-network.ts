@@ -8,14 +8,12 @@ import {
 } from '../outcome/eks-topology.js';
 import { T } from '../outcome/graph.js';
 import { ingressBackend } from '../outcome/http-routing.js';
+import { selectorMatches } from '../outcome/network-policy.js';
 import { connect, type Endpoint } from '../outcome/reachability.js';
 import { type Captured, REGION, type StackRuns } from './runs.js';
 import { DOCKER_HUB, expectOpen, metricsPort, registryServices } from './verdicts.js';
 
 /** The EKS paths the product needs, and the ones it must refuse. */
-
-/** A NodePort of the controller's Service (the range the service controller opens). */
-const NODE_PORT = 30443;
 
 // biome-ignore lint/suspicious/noExplicitAny: one pod container.
 const mainContainer = (server: EksServer): any =>
@@ -30,28 +28,18 @@ const containerPort = (server: EksServer): number => mainContainer(server).ports
 const isApp = (captured: Captured, server: EksServer) =>
   captured.config.servers[server.name]?.build === 'app';
 
-/** The NLB forwarding a client's connection: no security group, the client's address preserved. */
-function nlbForwarding(topology: EksTopology): Endpoint {
-  const subnet = topology.model.graph
-    .ofType(T.subnet)
-    .find((candidate) => candidate.inputs.tags?.['kubernetes.io/role/elb'] === '1');
-  return {
-    name: 'the NLB',
-    eni: {
-      subnetId: subnet!.id,
-      ip: topology.internet.internet!.ip,
-      securityGroupIds: [],
-      publicIp: true,
-      unfiltered: true,
-    },
-  };
-}
-
 /** Image pulls are the kubelet's, on the node. */
 function pullEndpoints(topology: EksTopology, server: EksServer): Endpoint[] {
   return registryServices(mainContainer(server).image).map((service) =>
     service === 'docker-hub' ? DOCKER_HUB : topology.aws(service),
   );
+}
+
+/** The captured run as the network sees it, with the stack's monitoring namespace. */
+export function topologyOf(captured: Captured): EksTopology {
+  return eksTopology(captured.graph, REGION, {
+    monitoringNamespace: captured.config.metrics.scrapeNamespace,
+  });
 }
 
 export function describeEksNetwork(runs: () => StackRuns): void {
@@ -60,20 +48,37 @@ export function describeEksNetwork(runs: () => StackRuns): void {
     let base: Captured;
     beforeAll(() => {
       base = runs().base;
-      topology = eksTopology(base.graph, REGION);
+      topology = topologyOf(base);
     });
     const servers = () => [...topology.servers.values()];
     const node = () => topology.nodes[0]!;
 
-    it('the internet reaches an internet-facing NLB in a public subnet on 443', () => {
-      expect(topology.nlb).toMatchObject({ internetFacing: true, publicSubnet: true });
-      expect(topology.nlb?.ports).toContain(443);
+    it('the internet reaches an internet-facing NLB in a public subnet on 80, and on 443 with a domain', () => {
+      const nlb = topology.nlb!;
+      expect(nlb).toMatchObject({ internetFacing: true, publicSubnet: true });
+      const ports = nlb.listeners.map((listener) => listener.port).sort();
+      expect(ports).toEqual(base.config.domain ? [443, 80].sort() : [80]);
+      for (const port of ports) expectOpen(connect(topology.model, topology.internet, nlb.endpoint, port));
     });
 
     it("the NLB reaches the controller, the controller each server's pods, and the Ingress routes each public URL there", async () => {
       const urls = (await promiseOf(base.run.outputs.serverUrls)) as Record<string, string>;
-      expectOpen(connect(topology.model, nlbForwarding(topology), node(), NODE_PORT));
-      expectOpen(connect(topology.model, node(), topology.controllerPod!, 80));
+      const nlb = topology.nlb!;
+      // The NLB's targets are the pods its Service selects: they must be the controller's.
+      expect(
+        selectorMatches(
+          { matchLabels: nlb.service.inputs.spec.selector },
+          topology.controllerPod!.pod!.labels,
+        ),
+      ).toBe(true);
+      expect(nlb.service.inputs.metadata.namespace).toBe(topology.controllerPod!.pod!.namespace);
+      for (const listener of nlb.listeners) {
+        const port =
+          topology.controllerPod!.pod!.namedPorts?.[String(listener.targetPort)] ??
+          Number(listener.targetPort);
+        const target = nlb.targetType === 'ip' ? topology.controllerPod! : node();
+        expectOpen(connect(topology.model, nlb.endpoint, target, port));
+      }
       expect(servers().length).toBeGreaterThan(1);
       for (const server of servers()) {
         expectOpen(connect(topology.model, topology.controllerPod!, server.pod, containerPort(server)));
@@ -112,8 +117,8 @@ export function describeEksNetwork(runs: () => StackRuns): void {
       }
     });
 
-    it.fails('finding 8: pods with AWS permissions reach the Pod Identity agent on 169.254.170.23:80', () => {
-      const withAws = eksTopology(runs().churnBase.graph, REGION);
+    it('finding 8: pods with AWS permissions reach the Pod Identity agent on 169.254.170.23:80', () => {
+      const withAws = topologyOf(runs().churnBase);
       const associated = runs()
         .churnBase.graph.ofType(T.podIdentityAssociation)
         .map((association) => association.inputs.namespace);
@@ -126,13 +131,13 @@ export function describeEksNetwork(runs: () => StackRuns): void {
         expectOpen(connect(withAws.model, server.pod, withAws.podIdentityAgent!, POD_IDENTITY_AGENT.port));
     });
 
-    it.fails('finding 7: Prometheus in the monitoring namespace reaches the app pods on their metrics port', () => {
+    it('finding 7: Prometheus in the monitoring namespace reaches the app pods on their metrics port', () => {
       for (const server of servers().filter((candidate) => isApp(base, candidate))) {
         expectOpen(connect(topology.model, topology.monitoring, server.pod, metricsPort(envOf(server))));
       }
     });
 
-    it.fails('finding 7: the internet gets no /metrics: the Ingress routes no host to a port that serves it', () => {
+    it('finding 7: the internet gets no /metrics: the Ingress routes no host to a port that serves it', () => {
       const leaks: string[] = [];
       for (const server of servers()) {
         const host = base.config.servers[server.name]?.ingress.host as string;
@@ -148,8 +153,8 @@ export function describeEksNetwork(runs: () => StackRuns): void {
       expect(leaks).toEqual([]);
     });
 
-    it.fails('finding 25: on EKS Auto Mode the NetworkPolicies are enforced', () => {
-      const auto = eksTopology(runs().autoMode!.graph, REGION);
+    it('finding 25: on EKS Auto Mode the NetworkPolicies are enforced', () => {
+      const auto = topologyOf(runs().autoMode!);
       expect(auto.autoMode).toBe(true);
       expect(auto.model.policiesEnforced).toBe(true);
     });
@@ -160,7 +165,7 @@ export function describeEksNetwork(runs: () => StackRuns): void {
         expect(withoutNat.refused).toMatch(/vpc\.nat/);
         return;
       }
-      const bare = eksTopology(withoutNat.graph, REGION);
+      const bare = topologyOf(withoutNat);
       for (const server of bare.servers.values()) {
         for (const each of bare.nodes) {
           for (const endpoint of pullEndpoints(bare, server))

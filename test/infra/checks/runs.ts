@@ -41,6 +41,10 @@ export interface StackRuns {
   withoutNat: Captured | { refused: string };
   /** EKS only: the stack on EKS Auto Mode. */
   autoMode?: Captured;
+  /** EKS only: the stack after the documented switch to the other nginx controller. */
+  switched?: Captured;
+  /** EKS only: the stack with `eks.version` one minor up. */
+  upgraded?: Captured;
 }
 
 export const ROTATED_API_KEYS = 'rotated-api-key-0123456789abcdef';
@@ -113,10 +117,20 @@ export async function captureRuns(stack: Stack, platform: Platform): Promise<Sta
     },
     eks: { ...a.eks, adminRoleArns: [...ADMIN_ROLES].reverse(), ciRoleArns: [...CI_ROLES].reverse() },
   });
-  const autoMode =
-    platform === 'eks'
-      ? await capture(stack, { ...settings, eks: { ...settings.eks, compute: 'auto' } })
-      : undefined;
+  const eks = platform === 'eks';
+  const autoMode = eks
+    ? await capture(stack, { ...settings, eks: { ...settings.eks, compute: 'auto' } })
+    : undefined;
+  const other = raw.ingress?.controller === 'ingress-nginx' ? 'f5-nginx' : 'ingress-nginx';
+  const switched = eks
+    ? await capture(stack, { ...settings, ingress: { ...raw.ingress, controller: other } })
+    : undefined;
+  const upgraded = eks
+    ? await capture(stack, {
+        ...settings,
+        eks: { ...settings.eks, version: nextMinor(String(raw.eks.version)) },
+      })
+    : undefined;
   let withoutNat: StackRuns['withoutNat'];
   try {
     withoutNat = await capture(stack, { ...settings, vpc: { ...raw.vpc, nat: 'none' } });
@@ -134,5 +148,13 @@ export async function captureRuns(stack: Stack, platform: Platform): Promise<Sta
     churnReordered,
     withoutNat,
     autoMode,
+    switched,
+    upgraded,
   };
+}
+
+/** `1.33` → `1.34`. */
+export function nextMinor(version: string): string {
+  const [major, minor] = version.split('.');
+  return `${major}.${Number(minor) + 1}`;
 }

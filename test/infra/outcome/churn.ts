@@ -30,6 +30,23 @@ const REPLACED_ON: Record<string, readonly string[]> = {
   // internal/service/ec2/vpc_security_group_ingress_rule.go (and egress): security_group_id RequiresReplace.
   'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule': ['securityGroupId'],
   'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule': ['securityGroupId'],
+  // internal/service/eks/cluster.go: name, role_arn, bootstrap_self_managed_addons ForceNew; version updates in place.
+  'aws:eks/cluster:Cluster': ['name', 'roleArn', 'bootstrapSelfManagedAddons'],
+  // internal/service/eks/node_group.go: cluster_name, node_group_name, node_role_arn, subnet_ids, ami_type,
+  // capacity_type, instance_types ForceNew; version and release_version update in place (a rolling upgrade).
+  'aws:eks/nodeGroup:NodeGroup': [
+    'clusterName',
+    'nodeGroupName',
+    'nodeRoleArn',
+    'subnetIds',
+    'amiType',
+    'capacityType',
+    'instanceTypes',
+  ],
+  // internal/service/eks/addon.go: cluster_name, addon_name ForceNew; addon_version updates in place.
+  'aws:eks/addon:Addon': ['clusterName', 'addonName'],
+  // pulumi-kubernetes helm/v3 Release: a new release name or namespace is another release (replaced).
+  'kubernetes:helm.sh/v3:Release': ['name', 'namespace'],
 };
 
 /**
@@ -65,6 +82,22 @@ function isCloudResource(resource: Resource): boolean {
   );
 }
 
+/** `value` (the input `key`) without the nested paths `ignoreChanges` names (`scalingConfig.desiredSize`). */
+function withoutIgnored(value: unknown, key: string, ignored: ReadonlySet<string>): unknown {
+  const nested = [...ignored]
+    .filter((path) => path.startsWith(`${key}.`))
+    .map((path) => path.slice(key.length + 1));
+  if (nested.length === 0 || !value || typeof value !== 'object') return value;
+  const copy = structuredClone(value) as Record<string, unknown>;
+  for (const path of nested) {
+    const parts = path.split('.');
+    let target: Record<string, unknown> | undefined = copy;
+    for (const part of parts.slice(0, -1)) target = target?.[part] as Record<string, unknown> | undefined;
+    if (target) delete target[parts.at(-1) as string];
+  }
+  return copy;
+}
+
 export function churn(before: ResourceGraph, after: ResourceGraph): Churn {
   const result: Churn = { deleted: [], replaced: [], unmodelled: [] };
   for (const old of before.resources.filter(isCloudResource)) {
@@ -73,11 +106,19 @@ export function churn(before: ResourceGraph, after: ResourceGraph): Churn {
       result.deleted.push(label(old));
       continue;
     }
+    // What the program told the engine to ignore never changes anything (`ignoreChanges`).
+    const ignored = new Set(current.ignoreChanges ?? []);
     const changed = Object.keys({ ...old.inputs, ...current.inputs }).filter(
-      (key) => !METADATA.has(key) && !isDeepStrictEqual(old.inputs[key], current.inputs[key]),
+      (key) =>
+        !METADATA.has(key) &&
+        !ignored.has(key) &&
+        !isDeepStrictEqual(
+          withoutIgnored(old.inputs[key], key, ignored),
+          withoutIgnored(current.inputs[key], key, ignored),
+        ),
     );
     if (changed.length === 0) continue;
-    if (old.type.startsWith('kubernetes:')) {
+    if (old.type.startsWith('kubernetes:') && !REPLACED_ON[old.type]) {
       const forcing = kubernetesReplacement(old, current);
       if (forcing.length > 0) result.replaced.push(`${label(old)} (${forcing.join(', ')})`);
       continue;

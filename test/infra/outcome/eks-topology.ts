@@ -1,4 +1,13 @@
 import { INTERNET_CLIENT, redisPrimary } from './ecs-topology.js';
+import {
+  CONTROLLER_PORTS,
+  controllerPodLabels,
+  controllerRelease,
+  NLB_BACKEND_GROUP,
+  NLB_FRONTEND_GROUP,
+  type Nlb,
+  nlbOf,
+} from './eks-edge.js';
 import { type Resource, type ResourceGraph, T } from './graph.js';
 import type { Labels } from './network-policy.js';
 import { policiesOf } from './network-policy.js';
@@ -14,12 +23,10 @@ import type { ExternalGroup, SgRule } from './security-groups.js';
  * monitoring pod on node 1, so pod-to-pod paths cross the network.
  */
 
-/** The namespace and labels a Prometheus runs under (kube-prometheus-stack's convention). */
-export const MONITORING = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
+/** The labels a Prometheus runs under (kube-prometheus-stack's convention), in the stack's monitoring namespace. */
+export const PROMETHEUS_LABELS = { 'app.kubernetes.io/name': 'prometheus' };
 /** "The agent uses the loopback (localhost) IP address 169.254.170.23 for IPv4" on port 80 (EKS pod-id-agent-setup). */
 export const POD_IDENTITY_AGENT = { ip: '169.254.170.23', port: 80 };
-/** The NodePort range the in-tree service controller opens on the node security group for an NLB. */
-const NODE_PORTS = { from: 30000, to: 32767 };
 
 export interface EksServer {
   name: string;
@@ -35,8 +42,8 @@ export interface EksTopology {
   autoMode: boolean;
   internet: Endpoint;
   nodes: Endpoint[];
-  /** The NLB in front of the ingress controller, if the controller's Service asks for one. */
-  nlb?: { internetFacing: boolean; publicSubnet: boolean; ports: number[] };
+  /** The NLB in front of the ingress controller, if a LoadBalancer Service asks for one. */
+  nlb?: Nlb & { publicSubnet: boolean; endpoint: Endpoint };
   controllerPod?: Endpoint;
   ingressClass?: string;
   kubeDns?: Endpoint;
@@ -60,8 +67,10 @@ function addon(graph: ResourceGraph, name: string): Resource | undefined {
 /**
  * Managed node groups: the VPC CNI enforces policies only with `enableNetworkPolicy` (EKS "Restrict
  * Pod network traffic with Kubernetes network policies"). Auto Mode: only with the `amazon-vpc-cni`
- * ConfigMap's `enable-network-policy-controller: "true"` and a NodeClass with `networkPolicy`
- * (EKS "Use Network Policies with EKS Auto Mode").
+ * ConfigMap's `enable-network-policy-controller: "true"`, on nodes whose NodeClass sets
+ * `networkPolicy` (EKS "Use Network Policies with EKS Auto Mode"). The servers' pods must land on
+ * such nodes: every NodePool they may use (the program's, and `general-purpose` when the cluster
+ * enables it) must take that NodeClass.
  */
 export function policiesEnforced(graph: ResourceGraph, autoMode: boolean): boolean {
   if (!autoMode) {
@@ -75,10 +84,18 @@ export function policiesEnforced(graph: ResourceGraph, autoMode: boolean): boole
         resource.inputs.metadata?.name === 'amazon-vpc-cni' &&
         resource.inputs.metadata?.namespace === 'kube-system',
     );
-  const nodeClass = graph.resources.find(
-    (resource) => resource.type.endsWith(':NodeClass') && resource.inputs.spec?.networkPolicy,
+  const enforcing = new Set(
+    graph.resources
+      .filter((resource) => resource.type.endsWith(':NodeClass') && resource.inputs.spec?.networkPolicy)
+      .map((resource) => resource.inputs.metadata?.name),
   );
-  return configMap?.inputs.data?.['enable-network-policy-controller'] === 'true' && nodeClass !== undefined;
+  const pools = graph.resources.filter((resource) => resource.type.endsWith(':NodePool'));
+  const builtIn: string[] = graph.ofType(T.eksCluster)[0]?.inputs.computeConfig?.nodePools ?? [];
+  const poolsEnforce =
+    pools.length > 0 &&
+    pools.every((pool) => enforcing.has(pool.inputs.spec?.template?.spec?.nodeClassRef?.name)) &&
+    !builtIn.includes('general-purpose');
+  return configMap?.inputs.data?.['enable-network-policy-controller'] === 'true' && poolsEnforce;
 }
 
 function pod(
@@ -104,7 +121,12 @@ function pod(
   };
 }
 
-export function eksTopology(graph: ResourceGraph, region: string): EksTopology {
+export interface EksTopologyOptions {
+  /** The namespace whose pods scrape metrics (the stack's `metrics.scrapeNamespace`). */
+  monitoringNamespace: string;
+}
+
+export function eksTopology(graph: ResourceGraph, region: string, options: EksTopologyOptions): EksTopology {
   const cluster = graph.ofType(T.eksCluster)[0];
   if (!cluster) throw new Error('no EKS cluster in the graph');
   const autoMode = cluster.inputs.computeConfig?.enabled === true;
@@ -126,38 +148,49 @@ export function eksTopology(graph: ResourceGraph, region: string): EksTopology {
   });
   const [node0, node1] = nodes as [Endpoint, Endpoint];
 
-  const release = graph.ofType(T.helmRelease)[0];
-  const service = release?.inputs.values?.controller?.service;
-  const annotations: Record<string, string> = service?.annotations ?? {};
-  // The in-tree controller makes an internet-facing NLB unless `aws-load-balancer-internal` is set; the
-  // load balancer controller of Auto Mode (`loadBalancerClass`) makes an internal one unless the scheme
-  // annotation says internet-facing (its "Service annotations" reference).
-  const scheme = annotations['service.beta.kubernetes.io/aws-load-balancer-scheme'];
-  const internetFacing = service?.loadBalancerClass
-    ? scheme === 'internet-facing'
-    : annotations['service.beta.kubernetes.io/aws-load-balancer-internal'] !== 'true';
-  const extraRules: SgRule[] = [];
-  let nlb: EksTopology['nlb'];
-  if (service?.type === 'LoadBalancer') {
-    // Load balancers go to subnets tagged kubernetes.io/role/elb (EKS "subnet requirements").
-    const elbSubnet = graph
-      .ofType(T.subnet)
-      .find((subnet) => subnet.inputs.tags?.['kubernetes.io/role/elb'] === '1');
-    nlb = {
-      internetFacing,
-      publicSubnet: elbSubnet ? isPublicSubnet(graph, elbSubnet.id) : false,
-      ports: [80, 443],
-    };
-    // "the Node security groups are modified with the following IP rules": client traffic to the
-    // NodePorts from loadBalancerSourceRanges (default 0.0.0.0/0) (Kubernetes, "Network Load Balancer support on AWS").
-    extraRules.push({
-      direction: 'ingress',
-      protocol: 'tcp',
-      fromPort: NODE_PORTS.from,
-      toPort: NODE_PORTS.to,
-      cidr: '0.0.0.0/0',
-      origin: 'the rule the service controller adds for the NLB',
-    });
+  const release = controllerRelease(graph);
+  const edge = nlbOf(graph, autoMode);
+  // Load balancers go to subnets tagged kubernetes.io/role/elb (EKS "subnet requirements").
+  const elbSubnet = graph
+    .ofType(T.subnet)
+    .find((subnet) => subnet.inputs.tags?.['kubernetes.io/role/elb'] === '1');
+  const nlb: EksTopology['nlb'] =
+    edge && elbSubnet
+      ? {
+          ...edge,
+          publicSubnet: isPublicSubnet(graph, elbSubnet.id),
+          endpoint: {
+            name: 'the NLB',
+            eni: {
+              subnetId: elbSubnet.id,
+              ip: addressInSubnet(graph, elbSubnet.id, 60),
+              securityGroupIds: edge.securityGroupIds,
+              publicIp: edge.internetFacing,
+              // Without security groups "all traffic can leave" it (ELB docs, NLB security groups).
+              unfiltered: edge.securityGroupIds.length === 0,
+            },
+          },
+        }
+      : undefined;
+  const extraRules: SgRule[] = (edge?.rules ?? [])
+    .filter((entry) => entry.group === 'nodes')
+    .map((entry) => entry.rule);
+  if (edge && edge.securityGroupIds.length > 0) {
+    // The LBC admits its backend group on the target ports in the targets' (the pods', so the
+    // cluster's) security group.
+    for (const listener of edge.listeners) {
+      const port =
+        typeof listener.targetPort === 'number' ? listener.targetPort : CONTROLLER_PORTS[listener.targetPort];
+      if (port === undefined) continue;
+      extraRules.push({
+        direction: 'ingress',
+        protocol: 'tcp',
+        fromPort: port,
+        toPort: port,
+        securityGroupId: NLB_BACKEND_GROUP,
+        origin: `the rule the ${edge.provisioner} adds for its backend security group`,
+      });
+    }
   }
   const selfRule = (direction: SgRule['direction']): SgRule => ({
     direction,
@@ -183,6 +216,37 @@ export function eksTopology(graph: ResourceGraph, region: string): EksTopology {
           origin: 'EKS cluster security group (all out)',
         },
         ...extraRules,
+      ],
+    },
+    {
+      id: NLB_FRONTEND_GROUP,
+      name: 'NLB frontend security group',
+      rules: [
+        ...(edge?.rules ?? [])
+          .filter((entry) => entry.group === NLB_FRONTEND_GROUP)
+          .map((entry) => entry.rule),
+        {
+          direction: 'egress',
+          protocol: '-1',
+          fromPort: 0,
+          toPort: 65535,
+          cidr: '0.0.0.0/0',
+          origin: 'NLB frontend (all out)',
+        },
+      ],
+    },
+    {
+      id: NLB_BACKEND_GROUP,
+      name: 'NLB backend security group',
+      rules: [
+        {
+          direction: 'egress',
+          protocol: '-1',
+          fromPort: 0,
+          toPort: 65535,
+          cidr: '0.0.0.0/0',
+          origin: 'NLB backend (all out)',
+        },
       ],
     },
   ];
@@ -220,7 +284,7 @@ export function eksTopology(graph: ResourceGraph, region: string): EksTopology {
     });
   });
 
-  const controllerNamespace = release?.inputs.namespace;
+  const controllerNamespace: string | undefined = release?.inputs.namespace;
   const hasDns = autoMode || addon(graph, 'coredns') !== undefined;
   const hasAgent = autoMode || addon(graph, 'eks-pod-identity-agent') !== undefined;
   return {
@@ -230,11 +294,18 @@ export function eksTopology(graph: ResourceGraph, region: string): EksTopology {
     internet: INTERNET_CLIENT,
     nodes,
     nlb,
-    controllerPod: controllerNamespace
-      ? pod(graph, 'an ingress controller pod', node1, 60, controllerNamespace, {
-          'app.kubernetes.io/name': release.inputs.name,
-        })
-      : undefined,
+    controllerPod:
+      release && controllerNamespace
+        ? pod(
+            graph,
+            'an ingress controller pod',
+            node1,
+            60,
+            controllerNamespace,
+            controllerPodLabels(release),
+            CONTROLLER_PORTS,
+          )
+        : undefined,
     ingressClass:
       release?.inputs.values?.controller?.ingressClass?.name ??
       release?.inputs.values?.controller?.ingressClassResource?.name,
@@ -245,7 +316,7 @@ export function eksTopology(graph: ResourceGraph, region: string): EksTopology {
     podIdentityAgent: hasAgent
       ? { name: 'the Pod Identity agent', nodeLocal: { ip: POD_IDENTITY_AGENT.ip, node: node0.name } }
       : undefined,
-    monitoring: pod(graph, 'a Prometheus pod', node1, 70, MONITORING.namespace, MONITORING.labels),
+    monitoring: pod(graph, 'a Prometheus pod', node1, 70, options.monitoringNamespace, PROMETHEUS_LABELS),
     redis: redisPrimary(graph),
     servers,
     aws: (serviceName) => ({ name: `AWS ${serviceName}`, awsService: { service: serviceName, region } }),

@@ -6,7 +6,8 @@ import type { Recorded } from '../harness.js';
  * in `outcome/` reads the program through this one type, so a hand-built graph in a unit test and a
  * captured program run are interchangeable.
  */
-export type Resource = Pick<Recorded, 'type' | 'name' | 'inputs' | 'id' | 'state' | 'urn' | 'dependencies'>;
+export type Resource = Pick<Recorded, 'type' | 'name' | 'inputs' | 'id' | 'state' | 'urn' | 'dependencies'> &
+  Partial<Pick<Recorded, 'provider' | 'ignoreChanges' | 'read'>>;
 
 /** The type tokens the model reads, named once. */
 export const T = {
@@ -85,7 +86,9 @@ export class ResourceGraph {
   prerequisites(resource: Resource): Resource[] {
     const seen = new Set<string>();
     const found: Resource[] = [];
-    const queue = [...resource.dependencies];
+    // A resource is created with its provider, which the engine creates first (after the provider's
+    // own dependencies).
+    const queue = [...resource.dependencies, ...(resource.provider ? [resource.provider] : [])];
     while (queue.length > 0) {
       const urn = queue.shift() as string;
       if (seen.has(urn)) continue;
@@ -93,7 +96,7 @@ export class ResourceGraph {
       const dependency = this.byUrn(urn);
       if (!dependency) continue;
       found.push(dependency);
-      queue.push(...dependency.dependencies);
+      queue.push(...dependency.dependencies, ...(dependency.provider ? [dependency.provider] : []));
     }
     return found;
   }

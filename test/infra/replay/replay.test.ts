@@ -38,6 +38,16 @@ for (const stack of ['staging', 'production'] as const) {
         expect(await replayed.redis.client().ping()).toBe('PONG');
       });
 
+      it('serves /metrics on METRICS_PORT only: the port the load balancer reaches answers 404', async () => {
+        expect(replayed.env.METRICS_PORT).toBeDefined();
+        const traffic = await fetch(`http://127.0.0.1:${replayed.port}/metrics`);
+        expect(traffic.status).toBe(404);
+        await traffic.body?.cancel();
+        const scrape = await fetch(`http://127.0.0.1:${replayed.env.METRICS_PORT}/metrics`);
+        expect(scrape.status).toBe(200);
+        expect(await scrape.text()).toMatch(/^# HELP /m);
+      });
+
       it('passes every probe the platform runs against it', async () => {
         expect(replayed.container.probes.length).toBeGreaterThanOrEqual(platform === 'ecs' ? 2 : 3);
         const results = await Promise.all(
