@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { looksLikeSecretName } from '../shared/secret-names.js';
+import { AUTH_ENV, AUTH_SOURCE, authSchema, authSecretNames, DEFAULT_APP_AUTH } from './auth.js';
+
+export { AUTH_ENV, AUTH_SECRETS, type AuthConfig, authSecretNames } from './auth.js';
 
 /**
  * The `servers` map, modelled on the Helm values users already know (image, port, replicas,
@@ -30,92 +33,6 @@ export const PLATFORM_ENV = [
   'REDIS_KEY_PREFIX',
 ] as const;
 export const GENERATED_SECRETS = ['REDIS_URL', 'MCP_STATE_KEY'] as const;
-/** Variables written from `auth`: one place says how a server authenticates its callers. */
-export const AUTH_ENV = [
-  'AUTH_MODE',
-  'AUTH_API_KEYS',
-  'AUTH_ADMIN_API_KEYS',
-  'OAUTH_ISSUER',
-  'OAUTH_AUDIENCE',
-  'OAUTH_JWKS_URL',
-  'OAUTH_ADMIN_SCOPE',
-] as const;
-/** The secrets `auth` delivers, each generated unless `serverSecrets.<name>.<NAME>` sets it. */
-export const AUTH_SECRETS = ['AUTH_API_KEYS', 'AUTH_ADMIN_API_KEYS'] as const;
-/** Which `auth` setting delivers each secret of AUTH_ENV. */
-const AUTH_SOURCE: Record<string, string> = {
-  AUTH_API_KEYS: 'auth.mode apikey',
-  AUTH_ADMIN_API_KEYS: 'auth.adminKeys',
-};
-/** One OAuth scope token (RFC 6749 §3.3 scope-token), the form the app's OAUTH_ADMIN_SCOPE takes. */
-const OAUTH_SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
-
-const httpsUrl = (what: string) =>
-  z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, `expected ${what}, an https:// URL`);
-
-/**
- * How the server authenticates callers: the app's AUTH_MODE and OAuth settings. `apikey` keys are a
- * secret (`serverSecrets.<name>.AUTH_API_KEYS`); the OAuth settings are public facts about the issuer.
- */
-const authSchema = z
-  .strictObject({
-    mode: z.enum(['none', 'apikey', 'oauth'], 'expected "none", "apikey" or "oauth"'),
-    /** oauth: the authorization server's issuer (the JWT `iss`). */
-    issuer: httpsUrl('the authorization server issuer').optional(),
-    /** oauth: the audience tokens must be issued for (the JWT `aud`). */
-    audience: z.string().min(1, 'expected the audience tokens are issued for').optional(),
-    /** oauth: the issuer's JWKS; unset means discovered from the issuer's metadata. */
-    jwksUrl: httpsUrl('the issuer JWKS').optional(),
-    /**
-     * oauth: the scope that makes a token an administrator, allowed to call `notify_change` (the app's
-     * OAUTH_ADMIN_SCOPE; unset: the app's default, `mcp:admin`).
-     */
-    adminScope: z
-      .string()
-      .regex(OAUTH_SCOPE, 'expected one OAuth scope (visible characters, no spaces)')
-      .optional(),
-    /**
-     * apikey: also deliver administrator keys (AUTH_ADMIN_API_KEYS), which may call `notify_change`;
-     * generated unless `serverSecrets.<name>.AUTH_ADMIN_API_KEYS` sets them. Unset: no key is an administrator.
-     */
-    adminKeys: z.boolean().optional(),
-  })
-  .superRefine((auth, ctx) => {
-    if (auth.mode === 'oauth') {
-      if (!auth.issuer) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['issuer'],
-          message: 'required when auth.mode is oauth: the authorization server issuer, an https:// URL',
-        });
-      }
-      if (!auth.audience) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['audience'],
-          message: 'required when auth.mode is oauth: the audience your tokens are issued for',
-        });
-      }
-    }
-    for (const key of ['issuer', 'audience', 'jwksUrl', 'adminScope'] as const) {
-      if (auth.mode !== 'oauth' && auth[key] !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `only used when auth.mode is oauth; remove it`,
-        });
-      }
-    }
-    if (auth.mode !== 'apikey' && auth.adminKeys !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['adminKeys'],
-        message:
-          'only used when auth.mode is apikey (with oauth, administrators carry auth.adminScope); remove it',
-      });
-    }
-  });
-
 function probeSchema(defaults: { path: string; initialDelaySeconds: number; failureThreshold: number }) {
   return z
     .strictObject({
@@ -129,9 +46,6 @@ function probeSchema(defaults: { path: string; initialDelaySeconds: number; fail
     })
     .prefault({});
 }
-
-/** The in-repo app authenticates by default: an open MCP endpoint is an explicit choice (`mode: none`). */
-const DEFAULT_APP_AUTH: z.output<typeof authSchema> = { mode: 'apikey' };
 
 export const serverSchema = z
   .strictObject({
@@ -322,16 +236,6 @@ export const serverNameSchema = z
   );
 
 export type ServerConfig = z.output<typeof serverSchema>;
-export type AuthConfig = NonNullable<ServerConfig['auth']>;
-
-/**
- * The secrets `auth` gives a server, each generated unless `serverSecrets` sets it: the API keys of
- * `apikey` auth, and its administrator keys when `auth.adminKeys` asks for them.
- */
-export function authSecretNames(server: Pick<ServerConfig, 'auth'>): string[] {
-  if (server.auth?.mode !== 'apikey') return [];
-  return server.auth.adminKeys ? ['AUTH_API_KEYS', 'AUTH_ADMIN_API_KEYS'] : ['AUTH_API_KEYS'];
-}
 
 /** Every secret a server receives from `serverSecrets`: its own `secrets`, plus those of its `auth`. */
 export function secretNames(server: Pick<ServerConfig, 'secrets' | 'auth'>): string[] {
