@@ -45,6 +45,8 @@ export interface ClusterOptions {
   port?: number;
   /** Passive health check window, seconds. */
   failTimeoutSeconds?: number;
+  /** nginx's `worker_shutdown_timeout`, seconds (240 by default, as on EKS). */
+  workerShutdownTimeoutSeconds?: number;
   /** Node arguments that start each node; from source through tsx by default (bench/ runs the build). */
   entry?: string[];
 }
@@ -85,6 +87,7 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
       upstreams: slots.map((slot) => `127.0.0.1:${slot.port}`),
       port: options.port,
       failTimeoutSeconds: options.failTimeoutSeconds,
+      workerShutdownTimeoutSeconds: options.workerShutdownTimeoutSeconds,
     });
   } catch (err) {
     await stop().catch(() => undefined);

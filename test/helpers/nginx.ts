@@ -22,6 +22,11 @@ export interface TestNginx {
   accessLines(): Promise<AccessLine[]>;
   /** Stops nginx (SIGTERM, then SIGKILL to its process group). Removes the prefix unless `keep`. */
   stop(options?: { keep?: boolean }): Promise<void>;
+  /**
+   * Stops nginx gracefully (SIGQUIT), as a controller pod stops: it closes its listener at once, keeps
+   * serving open connections for up to `worker_shutdown_timeout`, then exits. Resolves on exit.
+   */
+  quit(): Promise<void>;
 }
 
 export interface NginxOptions {
@@ -33,6 +38,8 @@ export interface NginxOptions {
   maxFails?: number;
   /** …and for how long, in seconds. */
   failTimeoutSeconds?: number;
+  /** `worker_shutdown_timeout`, seconds: 240 by default, as the EKS ingress controllers run. */
+  workerShutdownTimeoutSeconds?: number;
 }
 
 export interface AccessLine {
@@ -63,6 +70,7 @@ export async function renderNginxConfig(
     FAIL_TIMEOUT: `${options.failTimeoutSeconds}s`,
     // Every node once, so that a request finds a live node whenever one exists.
     NEXT_UPSTREAM_TRIES: String(Math.max(1, options.upstreams.length)),
+    WORKER_SHUTDOWN_TIMEOUT: `${options.workerShutdownTimeoutSeconds}s`,
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (_match, name: string) => {
     const value = values[name];
@@ -85,6 +93,7 @@ export async function startNginx(options: NginxOptions): Promise<TestNginx> {
     port,
     maxFails: options.maxFails ?? 1,
     failTimeoutSeconds: options.failTimeoutSeconds ?? 5,
+    workerShutdownTimeoutSeconds: options.workerShutdownTimeoutSeconds ?? 240,
   });
   await writeFile(config, await rendered).catch(async (err: unknown) => {
     await rm(dir, { recursive: true, force: true });
@@ -133,6 +142,11 @@ export async function startNginx(options: NginxOptions): Promise<TestNginx> {
     stop: async ({ keep = false } = {}) => {
       await stopProcess(child, exited);
       if (!keep) await rm(dir, { recursive: true, force: true });
+    },
+    quit: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGQUIT');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
