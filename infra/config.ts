@@ -2,12 +2,27 @@ import * as pulumi from '@pulumi/pulumi';
 import type { z } from 'zod';
 import { environmentSchema, type ParsedEnvironment } from './config/environment.js';
 import { fargateSizeProblem } from './config/fargate.js';
-import { AUTH_SECRETS, type ServerConfig, secretNames } from './config/server.js';
-import { rulePriority } from './shared/routing.js';
+import { checkGateway } from './config/gateway.js';
+import {
+  AUTH_SECRETS,
+  isPublic,
+  type PublicServer,
+  type ServerConfig,
+  secretNames,
+  upstreamHeaderSecrets,
+} from './config/server.js';
+import { rulePriorities } from './shared/routing.js';
 
 export { INGRESS_CHARTS } from './config/environment.js';
-export type { AuthConfig, ProbeConfig, ServerConfig } from './config/server.js';
-export { AUTH_SECRETS, authSecretNames, secretNames } from './config/server.js';
+export type { AuthConfig, ProbeConfig, PublicServer, ServerConfig } from './config/server.js';
+export {
+  AUTH_SECRETS,
+  authSecretNames,
+  isPublic,
+  isUpstream,
+  secretNames,
+  upstreamHeaderSecrets,
+} from './config/server.js';
 
 /** The Pulumi project name: every stack config key is `mcp-fleet:<key>`. */
 export const PROJECT = 'mcp-fleet';
@@ -59,14 +74,19 @@ export function parseConfig(raw: Record<string, unknown>, context: ConfigContext
   return config;
 }
 
-/** With a `domain`, every server without an explicit `ingress.host` is served at `<name>.<domain>`. */
+/**
+ * With a `domain`, every public server without an explicit `ingress.host` is served at
+ * `<name>.<domain>`; servers behind the app's gateway have no host of their own.
+ */
 function withDomainHosts(config: ParsedEnvironment): ParsedEnvironment {
   const { domain } = config;
   if (!domain) return config;
   const servers = Object.fromEntries(
     Object.entries(config.servers).map(([name, server]) => [
       name,
-      { ...server, ingress: { ...server.ingress, host: server.ingress.host ?? `${name}.${domain}` } },
+      server.ingress
+        ? { ...server, ingress: { ...server.ingress, host: server.ingress.host ?? `${name}.${domain}` } }
+        : server,
     ]),
   );
   return { ...config, servers };
@@ -113,14 +133,19 @@ function crossCheck(config: ParsedEnvironment, context: ConfigContext): string[]
           `${at}.port: ${server.port} is also metrics.port, where the app serves /metrics on ECS; expected another port`,
         );
       }
-      const priority = rulePriority(server);
-      const holder = priorities.get(priority);
-      if (holder) {
-        problems.push(
-          `${at}.ingress.priority: listener-rule priority ${priority} is also server "${holder}"'s; set ingress.priority (100-50000) on one of them`,
-        );
-      } else {
-        priorities.set(priority, name);
+    }
+    problems.push(...checkSecretValues(name, server, config.serverSecrets[name] ?? {}));
+    if (!isPublic(server)) continue;
+    if (config.platform === 'ecs') {
+      for (const priority of rulePriorities(server)) {
+        const holder = priorities.get(priority);
+        if (holder) {
+          problems.push(
+            `${at}.ingress.priority: listener-rule priority ${priority} is also server "${holder}"'s; set ingress.priority (100-50000) on one of them`,
+          );
+        } else {
+          priorities.set(priority, name);
+        }
       }
     }
     const route = `${server.ingress.host ?? '*'}${server.ingress.path}`;
@@ -133,8 +158,8 @@ function crossCheck(config: ParsedEnvironment, context: ConfigContext): string[]
       routes.set(route, name);
     }
     problems.push(...checkHost(name, server, config));
-    problems.push(...checkSecretValues(name, server, config.serverSecrets[name] ?? {}));
   }
+  problems.push(...checkGateway(config.servers, config.platform, PROJECT));
   for (const name of Object.keys(config.serverSecrets)) {
     if (!config.servers[name]) {
       problems.push(`${PROJECT}:serverSecrets.${name}: no server named "${name}" in servers`);
@@ -157,9 +182,16 @@ function crossCheck(config: ParsedEnvironment, context: ConfigContext): string[]
  * or outside the domain, would be served with a certificate that does not name it. On EKS the
  * records are CNAMEs to the controller's NLB, which the zone apex cannot hold.
  */
-function checkHost(name: string, server: ServerConfig, config: ParsedEnvironment): string[] {
+function checkHost(name: string, server: PublicServer, config: ParsedEnvironment): string[] {
   const { domain } = config;
   const host = server.ingress.host;
+  if (server.ingress.path !== '/' && config.platform === 'eks' && config.ingress.controller === 'f5-nginx') {
+    // Every server has a host of its own there, so a prefix buys nothing; and F5's rewrites are one
+    // per Service (`nginx.org/rewrites`), which cannot strip the prefix from each public path.
+    return [
+      `${PROJECT}:servers.${name}.ingress.path: ${server.ingress.path}: on EKS with the F5 controller each server has a host of its own (F5 routes Ingresses by host only); expected /`,
+    ];
+  }
   if (!host && config.platform === 'eks' && config.ingress.controller === 'f5-nginx') {
     // F5 NGINX serves an Ingress only for a host (unless started with -allow-empty-ingress-host), and
     // gives each host to one Ingress: the oldest ("Host and Listener collisions", F5 NGINX docs).
@@ -191,8 +223,16 @@ const API_KEY_ENTRY = /^(sha256:[0-9a-fA-F]{64}|[\x21-\x2b\x2d-\x7e]{16,})$/;
 
 function checkSecretValues(name: string, server: ServerConfig, values: Record<string, string>): string[] {
   const problems: string[] = [];
-  const expected = secretNames(server);
+  const headerSecrets = upstreamHeaderSecrets(server);
+  const expected = [...secretNames(server), ...headerSecrets];
   const generated: readonly string[] = AUTH_SECRETS;
+  for (const secret of headerSecrets) {
+    if (server.secrets.includes(secret)) {
+      problems.push(
+        `${PROJECT}:servers.${name}.upstreamHeaders: ${secret} is also in secrets; a header secret goes to the app's gateway only, so give the server's own copy another name`,
+      );
+    }
+  }
   for (const secret of expected) {
     // The API keys are generated when not set; nothing can make up a third-party credential.
     if (values[secret] === undefined && !generated.includes(secret)) {

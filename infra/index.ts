@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { authSecretNames, loadStackConfig } from './config.js';
+import { authSecretNames, loadStackConfig, upstreamHeaderSecrets } from './config.js';
 import { EcsPlatform } from './ecs/index.js';
 import { EksPlatform } from './eks/index.js';
 import { Foundation } from './foundation/index.js';
@@ -33,6 +33,9 @@ const foundation = new Foundation('mcp-fleet', {
       name,
       authSecretNames(server).filter((secret) => config.serverSecrets[name]?.[secret] === undefined),
     ]),
+  ),
+  upstreamHeaderSecrets: Object.fromEntries(
+    servers.map(([name, server]) => [name, upstreamHeaderSecrets(server)]),
   ),
   redisAuthToken: secretOf(config.redisAuthToken),
   stateKey: secretOf(config.stateKey),
@@ -76,7 +79,10 @@ const eks =
 const platform = ecs ?? eks;
 
 export const platformName = config.platform;
-/** server name → public MCP URL (https with a `domain`, else http on the load balancer's name). */
+/**
+ * server name → public MCP URL (https with a `domain`, else http on the load balancer's name). A
+ * server behind the app's gateway is at `<app URL>/servers/<name>/<endpoint>`.
+ */
 export const serverUrls = platform?.serverUrls;
 /** server name → the API keys its callers send as `Bearer` (generated unless set); `--show-secrets`. */
 export const apiKeys = pulumi.secret(pulumi.all(foundation.secrets.apiKeys));

@@ -47,6 +47,28 @@ function probeSchema(defaults: { path: string; initialDelaySeconds: number; fail
     .prefault({});
 }
 
+/** Where a server is public: host, path prefix, listener-rule priority, streaming. */
+const ingressSchema = z.strictObject({
+  host: z.string().regex(HOSTNAME, 'expected a lower-case DNS hostname such as mcp.example.com').optional(),
+  /**
+   * The public path prefix. The load balancer strips it before the request reaches the server
+   * (ALB url-rewrite transform, nginx rewrite annotations), so servers always see `/mcp`.
+   */
+  path: z
+    .string()
+    .regex(INGRESS_PATH, 'expected "/" or a prefix such as /team-a (no trailing slash)')
+    .default('/'),
+  /**
+   * ECS: the ALB listener-rule priority. Unset: derived from host and path, so it never moves
+   * when other servers are added, removed or reordered.
+   */
+  priority: z.int().min(FIRST_ROUTE_PRIORITY).max(LAST_ROUTE_PRIORITY).optional(),
+  /** Long-lived SSE streams: long proxy timeouts and no buffering. */
+  sse: z.boolean().default(true),
+  /** EKS: a kubernetes.io/tls Secret in the server's namespace; enables TLS on the Ingress. */
+  tlsSecretName: z.string().optional(),
+});
+
 export const serverSchema = z
   .strictObject({
     /** `app` builds the in-repo server from app/Dockerfile; exclusive with `image`. */
@@ -120,31 +142,29 @@ export const serverSchema = z
         memory: z.int().min(128).default(1024),
       })
       .prefault({}),
-    ingress: z
-      .strictObject({
-        host: z
-          .string()
-          .regex(HOSTNAME, 'expected a lower-case DNS hostname such as mcp.example.com')
-          .optional(),
-        /**
-         * The public path prefix. The load balancer strips it before the request reaches the server
-         * (ALB url-rewrite transform, nginx rewrite annotations), so servers always see `/mcp`.
-         */
-        path: z
-          .string()
-          .regex(INGRESS_PATH, 'expected "/" or a prefix such as /team-a (no trailing slash)')
-          .default('/'),
-        /**
-         * ECS: the ALB listener-rule priority. Unset: derived from host and path, so it never moves
-         * when other servers are added, removed or reordered.
-         */
-        priority: z.int().min(FIRST_ROUTE_PRIORITY).max(LAST_ROUTE_PRIORITY).optional(),
-        /** Long-lived SSE streams: long proxy timeouts and no buffering. */
-        sse: z.boolean().default(true),
-        /** EKS: a kubernetes.io/tls Secret in the server's namespace; enables TLS on the Ingress. */
-        tlsSecretName: z.string().optional(),
-      })
-      .prefault({}),
+    /**
+     * Where the server is public. `build: app` always is (default `{}`: path `/`). A third-party
+     * image takes its own ingress only when it is `stateless: true`; otherwise it has none and is
+     * reached through the app's gateway at `/servers/<name>/…` (docs/gateway.md).
+     */
+    ingress: ingressSchema.optional(),
+    /**
+     * A third-party server that keeps no session in process memory: any instance answers any request,
+     * so it may take its own ingress behind round robin. Unset (false): it is reached only through
+     * the app's gateway, which pins each session to the instance that holds it.
+     */
+    stateless: z.boolean().default(false),
+    /**
+     * Headers the app's gateway adds to every request to this server: header name → the name of a
+     * secret in `serverSecrets.<name>` holding the whole header value (`Bearer …`). The value is
+     * delivered to the app's container, never to this server's (the gateway's `headersFromEnv`).
+     */
+    upstreamHeaders: z
+      .record(
+        z.string(),
+        z.string().regex(ENV_NAME, 'expected the name of a secret (an environment variable name)'),
+      )
+      .default({}),
     /** Numeric UID the container runs as (the node image's `node` user is 1000). */
     runAsUser: z.int().min(1, 'expected a non-root UID (>= 1)').default(1000),
     /**
@@ -211,6 +231,40 @@ export const serverSchema = z
         });
       }
     }
+    if (server.env.UPSTREAMS !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['env', 'UPSTREAMS'],
+        message:
+          'is built from the stack: every third-party server without its own ingress is an upstream of the app; declare it under servers',
+      });
+    }
+    const thirdParty = server.image !== undefined;
+    if (thirdParty && server.ingress !== undefined && !server.stateless) {
+      // Finding 4: round robin over replicas that keep sessions in memory loses the sessions.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ingress'],
+        message:
+          'a third-party server takes its own ingress only when declared `stateless: true`: behind round robin, replicas that keep sessions in process memory lose them (clients get "No valid session ID", SSE clients hang). Remove `ingress`: clients then reach it through the app\'s gateway at /servers/<name>/…, which pins each session to its instance; or set `stateless: true` if it keeps no session in memory',
+      });
+    }
+    if (!thirdParty && server.stateless) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stateless'],
+        message:
+          'only for third-party images; the app keeps its sessions in Redis and serves any request on any node',
+      });
+    }
+    if (Object.keys(server.upstreamHeaders).length > 0 && (!thirdParty || server.ingress !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['upstreamHeaders'],
+        message:
+          "only for a third-party server reached through the app's gateway (an image without its own ingress): the gateway adds these headers",
+      });
+    }
     server.secrets.forEach((name, index) => {
       if ((AUTH_ENV as readonly string[]).includes(name)) {
         ctx.addIssue({
@@ -223,6 +277,7 @@ export const serverSchema = z
   })
   .transform((server) => ({
     ...server,
+    ingress: server.ingress ?? (server.build === 'app' ? ingressSchema.parse({}) : undefined),
     redis: server.redis ?? server.build === 'app',
     readOnlyRootFilesystem: server.readOnlyRootFilesystem ?? server.build === 'app',
     auth: server.auth ?? (server.build === 'app' ? DEFAULT_APP_AUTH : undefined),
@@ -240,5 +295,23 @@ export type ServerConfig = z.output<typeof serverSchema>;
 /** Every secret a server receives from `serverSecrets`: its own `secrets`, plus those of its `auth`. */
 export function secretNames(server: Pick<ServerConfig, 'secrets' | 'auth'>): string[] {
   return [...server.secrets, ...authSecretNames(server)];
+}
+
+/** The secrets of `serverSecrets.<name>` that the app's gateway sends to this server as headers. */
+export function upstreamHeaderSecrets(server: Pick<ServerConfig, 'upstreamHeaders'>): string[] {
+  return [...new Set(Object.values(server.upstreamHeaders))];
+}
+
+/** A server with its own route through the load balancer (the app, or a stateless third-party server). */
+export type PublicServer = ServerConfig & { ingress: IngressConfig };
+export type IngressConfig = z.output<typeof ingressSchema>;
+
+export function isPublic(server: ServerConfig): server is PublicServer {
+  return server.ingress !== undefined;
+}
+
+/** A third-party server reached only through the app's gateway (`/servers/<name>/…`). */
+export function isUpstream(server: ServerConfig): boolean {
+  return server.image !== undefined && server.ingress === undefined;
 }
 export type ProbeConfig = ServerConfig['probes']['liveness'];

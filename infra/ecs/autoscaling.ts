@@ -12,12 +12,15 @@ export interface AutoscalingArgs {
   cpuTarget: number;
   /** ALB requests per task per minute the service is kept at. */
   requestsPerTarget: number;
-  /** `app/<alb>/<id>/targetgroup/<tg>/<id>`: which ALB target group the request metric is read from. */
-  requestLabel: pulumi.Input<string>;
+  /**
+   * `app/<alb>/<id>/targetgroup/<tg>/<id>`: which ALB target group the request metric is read from.
+   * Unset for a server behind the app's gateway: no ALB counts its requests, so it scales on CPU.
+   */
+  requestLabel?: pulumi.Input<string>;
 }
 
 /**
- * Target tracking on CPU and on ALB requests per target: whichever asks for more tasks wins.
+ * Target tracking on CPU and, behind the ALB, on requests per target: whichever asks for more tasks wins.
  * Scale-in is slow on purpose: each removed task ends its SSE streams, and clients must reconnect.
  */
 export function addAutoscaling(parent: pulumi.Resource, name: string, args: AutoscalingArgs): void {
@@ -53,6 +56,7 @@ export function addAutoscaling(parent: pulumi.Resource, name: string, args: Auto
     scaleOutCooldown: 60,
     scaleInCooldown: 300,
   });
+  if (args.requestLabel === undefined) return;
   policy('requests', {
     targetValue: args.requestsPerTarget,
     predefinedMetricSpecification: {

@@ -1,13 +1,13 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { ServerConfig } from '../config.js';
+import { isPublic, type ServerConfig } from '../config.js';
 import { type SecretEnv, secretDependencies, secretsRevision } from '../foundation/secrets.js';
 import { drainTimings } from '../shared/runtime.js';
 import { addAutoscaling } from './autoscaling.js';
 import { containerDefinitions } from './container.js';
 import type { LoadBalancer } from './load-balancer.js';
 import { collectorConfig, type MetricsSink } from './metrics-collector.js';
-import { routeConditions, routeTransforms } from './routing.js';
+import { routeRules, routeTransforms } from './routing.js';
 import { taskRoles } from './task-roles.js';
 
 export interface FargateServerArgs {
@@ -24,9 +24,13 @@ export interface FargateServerArgs {
   vpcId: pulumi.Input<string>;
   /** Tasks run in private subnets with no public IP. */
   subnetIds: pulumi.Input<string>[];
-  loadBalancer: LoadBalancer;
-  /** ALB listener-rule priority (infra/shared/routing.ts): stable whatever else is configured. */
-  rulePriority: number;
+  /**
+   * How clients reach the server: through the ALB's rules (the app, a stateless third-party server),
+   * or only through the app's gateway, which finds the tasks by their Cloud Map A records.
+   */
+  exposure:
+    | { kind: 'alb'; loadBalancer: LoadBalancer }
+    | { kind: 'gateway'; registryArn: pulumi.Input<string> };
   /** Lets this server's tasks open connections to Redis (only for servers that use it). */
   allowRedis?: (label: string, securityGroupId: pulumi.Output<string>, parent: pulumi.Resource) => void;
   /** The app's METRICS_PORT and where the in-task collector ships what it scrapes there. */
@@ -43,20 +47,20 @@ export interface FargateServerArgs {
 export class FargateServer extends pulumi.ComponentResource {
   readonly serviceName: pulumi.Output<string>;
   readonly securityGroupId: pulumi.Output<string>;
-  readonly targetGroupArn: pulumi.Output<string>;
 
   constructor(name: string, args: FargateServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mcp-fleet:ecs:FargateServer', name, {}, opts);
     const built = buildFargateServer(this, name, args);
     this.serviceName = built.service.name;
     this.securityGroupId = built.securityGroup.id;
-    this.targetGroupArn = built.targetGroup.arn;
     this.registerOutputs({ serviceName: this.serviceName });
   }
 }
 
 /**
- * The task's own security group. The provider removes AWS's default allow-all egress from every
+ * The task's own security group. Inbound: the ALB on the server's port, or, for a server behind the
+ * app's gateway, the app's tasks only (the platform adds that rule: infra/ecs/upstreams.ts).
+ * The provider removes AWS's default allow-all egress from every
  * group it creates (node_modules/@pulumi/aws/ec2/securityGroup.d.ts), so each outbound path is a rule:
  * - 443 anywhere: ECR (API, and image layers from S3), Secrets Manager and CloudWatch Logs (Fargate
  *   1.4+ reaches them through the task's own interface, via NAT: "Fargate task networking"), the
@@ -68,10 +72,16 @@ export class FargateServer extends pulumi.ComponentResource {
 function taskSecurityGroup(parent: pulumi.Resource, name: string, args: FargateServerArgs) {
   const securityGroup = new aws.ec2.SecurityGroup(
     `${name}-sg`,
-    { vpcId: args.vpcId, description: `MCP server ${name}: from the ALB only`, tags: args.tags },
+    {
+      vpcId: args.vpcId,
+      description: `MCP server ${name}: from ${args.exposure.kind === 'alb' ? 'the ALB' : 'the app'} only`,
+      tags: args.tags,
+    },
     { parent },
   );
-  args.loadBalancer.allowTo(name, securityGroup.id, args.server.port, parent);
+  if (args.exposure.kind === 'alb') {
+    args.exposure.loadBalancer.allowTo(name, securityGroup.id, args.server.port, parent);
+  }
   new aws.vpc.SecurityGroupEgressRule(
     `${name}-out-https`,
     {
@@ -91,7 +101,6 @@ function taskSecurityGroup(parent: pulumi.Resource, name: string, args: FargateS
 function buildFargateServer(parent: pulumi.Resource, name: string, args: FargateServerArgs) {
   const opts = { parent };
   const { server } = args;
-  const drain = drainTimings(server);
   const securityGroup = taskSecurityGroup(parent, name, args);
 
   const logGroup = new aws.cloudwatch.LogGroup(
@@ -143,6 +152,88 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
     { parent, dependsOn: startsAfter },
   );
 
+  const route =
+    args.exposure.kind === 'alb' ? albRoute(parent, name, args, args.exposure.loadBalancer) : undefined;
+  const autoscaled = server.autoscaling.enabled;
+  const rollOnSecretChange = args.secrets.length > 0;
+  const service = new aws.ecs.Service(
+    `${name}-service`,
+    {
+      cluster: args.clusterArn,
+      taskDefinition: taskDefinition.arn,
+      launchType: 'FARGATE',
+      desiredCount: autoscaled ? server.autoscaling.min : server.replicas,
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      deploymentMinimumHealthyPercent: 100,
+      deploymentMaximumPercent: 200,
+      // Only valid with a load balancer (the ECS API refuses it otherwise).
+      ...(route ? { healthCheckGracePeriodSeconds: args.healthCheckGracePeriodSeconds } : {}),
+      // `pulumi up` succeeds only once the tasks run and pass their health checks; a deployment
+      // the circuit breaker stops fails the update instead of reporting success with 0 tasks.
+      waitForSteadyState: true,
+      // The task definition names only secret ARNs, so a new value changes nothing in it: the
+      // trigger (the SecretVersion ids) starts a deployment, and new tasks read the new values.
+      ...(rollOnSecretChange
+        ? { forceNewDeployment: true, triggers: { secrets: secretsRevision(args.secrets) } }
+        : {}),
+      networkConfiguration: {
+        subnets: args.subnetIds,
+        securityGroups: [securityGroup.id],
+        assignPublicIp: false,
+      },
+      ...(route
+        ? {
+            loadBalancers: [
+              { targetGroupArn: route.targetGroup.arn, containerName: name, containerPort: server.port },
+            ],
+          }
+        : {}),
+      // One A record per task in the stack's Cloud Map namespace: the gateway's instances. ECS
+      // registers a task once it runs (and passes its container health check, if it has one) and
+      // deregisters it when it stops ("Use service discovery to connect Amazon ECS services with DNS
+      // names", ECS developer guide).
+      ...(args.exposure.kind === 'gateway'
+        ? { serviceRegistries: { registryArn: args.exposure.registryArn } }
+        : {}),
+      propagateTags: 'SERVICE',
+      enableEcsManagedTags: true,
+      tags: args.tags,
+    },
+    // The autoscaler owns desiredCount once it exists; a deploy must not reset it to the minimum.
+    {
+      parent,
+      dependsOn: [...(route ? [...route.rules, route.listener] : []), ...startsAfter],
+      ignoreChanges: autoscaled ? ['desiredCount'] : [],
+    },
+  );
+  if (autoscaled) {
+    addAutoscaling(parent, name, {
+      clusterName: args.clusterName,
+      serviceName: service.name,
+      min: server.autoscaling.min,
+      max: server.autoscaling.max,
+      cpuTarget: server.autoscaling.cpuTarget,
+      requestsPerTarget: server.autoscaling.requestsPerTarget,
+      // A server behind the gateway gets no ALB request count: it scales on CPU.
+      requestLabel: route
+        ? pulumi.interpolate`${route.loadBalancer.arnSuffix}/${route.targetGroup.arnSuffix}`
+        : undefined,
+    });
+  }
+  return { securityGroup, service };
+}
+
+/** The target group (health-checked on the readiness path) and the listener rules of a public server. */
+function albRoute(
+  parent: pulumi.Resource,
+  name: string,
+  args: FargateServerArgs,
+  loadBalancer: LoadBalancer,
+) {
+  const opts = { parent };
+  const { server } = args;
+  if (!isPublic(server))
+    throw new Error(`server ${name} has no ingress; this is a bug in infra/ecs/index.ts`);
   const { readiness } = server.probes;
   const targetGroup = new aws.lb.TargetGroup(
     `${name}-tg`,
@@ -151,7 +242,7 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
       targetType: 'ip',
       protocol: 'HTTP',
       port: server.port,
-      deregistrationDelay: drain.deregistrationDelaySeconds,
+      deregistrationDelay: drainTimings(server).deregistrationDelaySeconds,
       // Long-lived SSE streams make request counts a poor load signal; outstanding requests are better.
       loadBalancingAlgorithmType: 'least_outstanding_requests',
       healthCheck: {
@@ -171,67 +262,21 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
     opts,
   );
   const transforms = routeTransforms(server);
-  const rule = new aws.lb.ListenerRule(
-    `${name}-route`,
-    {
-      listenerArn: args.loadBalancer.listenerArn,
-      priority: args.rulePriority,
-      actions: [{ type: 'forward', targetGroupArn: targetGroup.arn }],
-      conditions: routeConditions(server),
-      ...(transforms.length > 0 ? { transforms } : {}),
-      tags: args.tags,
-    },
-    opts,
+  // The first rule keeps the name it always had, so an existing stack updates it in place.
+  const rules = routeRules(server).map(
+    (rule, index) =>
+      new aws.lb.ListenerRule(
+        index === 0 ? `${name}-route` : `${name}-route-${index + 1}`,
+        {
+          listenerArn: loadBalancer.listenerArn,
+          priority: rule.priority,
+          actions: [{ type: 'forward', targetGroupArn: targetGroup.arn }],
+          conditions: rule.conditions,
+          ...(transforms.length > 0 ? { transforms } : {}),
+          tags: args.tags,
+        },
+        opts,
+      ),
   );
-
-  const autoscaled = server.autoscaling.enabled;
-  const rollOnSecretChange = args.secrets.length > 0;
-  const service = new aws.ecs.Service(
-    `${name}-service`,
-    {
-      cluster: args.clusterArn,
-      taskDefinition: taskDefinition.arn,
-      launchType: 'FARGATE',
-      desiredCount: autoscaled ? server.autoscaling.min : server.replicas,
-      deploymentCircuitBreaker: { enable: true, rollback: true },
-      deploymentMinimumHealthyPercent: 100,
-      deploymentMaximumPercent: 200,
-      healthCheckGracePeriodSeconds: args.healthCheckGracePeriodSeconds,
-      // `pulumi up` succeeds only once the tasks run and pass their health checks; a deployment
-      // the circuit breaker stops fails the update instead of reporting success with 0 tasks.
-      waitForSteadyState: true,
-      // The task definition names only secret ARNs, so a new value changes nothing in it: the
-      // trigger (the SecretVersion ids) starts a deployment, and new tasks read the new values.
-      ...(rollOnSecretChange
-        ? { forceNewDeployment: true, triggers: { secrets: secretsRevision(args.secrets) } }
-        : {}),
-      networkConfiguration: {
-        subnets: args.subnetIds,
-        securityGroups: [securityGroup.id],
-        assignPublicIp: false,
-      },
-      loadBalancers: [{ targetGroupArn: targetGroup.arn, containerName: name, containerPort: server.port }],
-      propagateTags: 'SERVICE',
-      enableEcsManagedTags: true,
-      tags: args.tags,
-    },
-    // The autoscaler owns desiredCount once it exists; a deploy must not reset it to the minimum.
-    {
-      parent,
-      dependsOn: [rule, args.loadBalancer.listener, ...startsAfter],
-      ignoreChanges: autoscaled ? ['desiredCount'] : [],
-    },
-  );
-  if (autoscaled) {
-    addAutoscaling(parent, name, {
-      clusterName: args.clusterName,
-      serviceName: service.name,
-      min: server.autoscaling.min,
-      max: server.autoscaling.max,
-      cpuTarget: server.autoscaling.cpuTarget,
-      requestsPerTarget: server.autoscaling.requestsPerTarget,
-      requestLabel: pulumi.interpolate`${args.loadBalancer.arnSuffix}/${targetGroup.arnSuffix}`,
-    });
-  }
-  return { securityGroup, service, targetGroup };
+  return { targetGroup, rules, loadBalancer, listener: loadBalancer.listener };
 }

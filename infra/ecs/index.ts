@@ -1,13 +1,14 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { ServerConfig, StackConfig } from '../config.js';
+import { isPublic, type ServerConfig, type StackConfig } from '../config.js';
 import { hostRecords } from '../foundation/dns.js';
 import type { Foundation } from '../foundation/index.js';
-import { rulePriority } from '../shared/routing.js';
-import { mcpUrl, plainEnv } from '../shared/runtime.js';
-import { FargateServer } from './fargate-server.js';
+import { plainEnv, serverUrls } from '../shared/runtime.js';
+import { upstreamServers, upstreamsJson } from '../shared/upstreams.js';
+import { FargateServer, type FargateServerArgs } from './fargate-server.js';
 import { LoadBalancer } from './load-balancer.js';
 import { MetricsSink } from './metrics-collector.js';
+import { allowAppToUpstream, cloudMapNamespace, discoveryService } from './upstreams.js';
 
 export interface EcsPlatformArgs {
   /** Validated servers from the stack's `servers` map. */
@@ -75,10 +76,24 @@ function buildEcsPlatform(parent: pulumi.Resource, name: string, args: EcsPlatfo
   const redis = foundation.redis;
   const stack = pulumi.getStack();
 
-  const urls: Record<string, pulumi.Output<string>> = {};
+  const fronted = upstreamServers(args.servers);
+  const upstreams = upstreamsJson(args.servers, 'ecs');
+  const namespace =
+    fronted.length > 0
+      ? cloudMapNamespace(parent, name, { vpcId: foundation.network.vpcId, tags: args.tags })
+      : undefined;
+  const built = new Map<string, FargateServer>();
   for (const [serverName, server] of Object.entries(args.servers)) {
     const app = server.build === 'app';
-    new FargateServer(
+    const exposure: FargateServerArgs['exposure'] =
+      isPublic(server) || !namespace
+        ? { kind: 'alb', loadBalancer }
+        : {
+            kind: 'gateway',
+            registryArn: discoveryService(parent, serverName, { namespaceId: namespace.id, tags: args.tags })
+              .arn,
+          };
+    const fargate = new FargateServer(
       serverName,
       {
         server,
@@ -89,14 +104,18 @@ function buildEcsPlatform(parent: pulumi.Resource, name: string, args: EcsPlatfo
           proxyIdleTimeoutSeconds: args.ecs.idleTimeoutSeconds,
           fallbackHost: loadBalancer.dnsName,
           metricsPort: app ? args.metrics.port : undefined,
+          upstreams: app ? upstreams : undefined,
         }),
-        secrets: foundation.secretsFor(serverName, server.redis),
+        secrets: foundation.secretsFor(
+          serverName,
+          server.redis,
+          app ? fronted.map(([upstream]) => upstream) : [],
+        ),
         clusterArn: cluster.arn,
         clusterName: cluster.name,
         vpcId: foundation.network.vpcId,
         subnetIds: foundation.network.privateSubnetIds,
-        loadBalancer,
-        rulePriority: rulePriority(server),
+        exposure,
         allowRedis: redis
           ? (label, securityGroupId, owner) =>
               redis.allowFrom(label, securityGroupId, owner, { egress: true })
@@ -113,12 +132,28 @@ function buildEcsPlatform(parent: pulumi.Resource, name: string, args: EcsPlatfo
       },
       { parent },
     );
-    urls[serverName] = server.ingress.host
-      ? pulumi.output(mcpUrl(loadBalancer.scheme, server.ingress.host, server))
-      : loadBalancer.dnsName.apply((dns) => mcpUrl(loadBalancer.scheme, dns, server));
+    built.set(serverName, fargate);
+  }
+  // The app's tasks are the only way in to an upstream's tasks (the config check ensures one app).
+  const appName = Object.entries(args.servers).find(([, server]) => server.build === 'app')?.[0];
+  const appTasks = appName ? built.get(appName) : undefined;
+  for (const [upstream, server] of fronted) {
+    const upstreamTasks = built.get(upstream);
+    if (!appName || !appTasks || !upstreamTasks) continue;
+    allowAppToUpstream(parent, {
+      app: appName,
+      appSecurityGroupId: appTasks.securityGroupId,
+      upstream,
+      upstreamSecurityGroupId: upstreamTasks.securityGroupId,
+      port: server.port,
+    });
   }
   foundation.domain?.aliasTo(hostRecords(args.servers), loadBalancer, parent);
-  return { cluster, loadBalancer, serverUrls: pulumi.all(urls) };
+  return {
+    cluster,
+    loadBalancer,
+    serverUrls: serverUrls(args.servers, loadBalancer.scheme, loadBalancer.dnsName),
+  };
 }
 
 function missingImage(server: string): never {

@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { OPERATIONS_PATHS } from '../shared/public-routes.js';
 
 export interface LoadBalancerArgs {
   vpcId: pulumi.Input<string>;
@@ -166,14 +167,18 @@ function buildLoadBalancer(parent: pulumi.Resource, name: string, args: LoadBala
   return { securityGroup, alb, listener };
 }
 
-/** Paths the app serves for operators and scrapers, never for the internet. */
-export const PRIVATE_PATHS = ['/metrics', '/metrics/*'];
+/**
+ * Paths the app serves to operators, probes and scrapers, never to the internet (five values: an
+ * ALB rule's limit). The servers' own rules route only what clients need
+ * (infra/shared/public-routes.ts), so these already fall to the 404 default action; this rule keeps
+ * them refused even if a route grows a wildcard.
+ */
+export const PRIVATE_PATHS = [...OPERATIONS_PATHS, '/metrics/*'];
 
 /**
- * On ECS the app serves /metrics on METRICS_PORT, which no listener forwards to, and answers it 404
- * on its traffic port. This rule keeps that true for any server behind the ALB, whatever it does
- * with /metrics on its own port: 404 at the internet-facing listener, before every server's route
- * (priority 1; routes start at 100). Target-group health checks reach the tasks directly.
+ * 404 at the internet-facing listener for the operations routes, before every server's route
+ * (priority 1; routes start at 100). Target-group health checks reach the tasks directly, and on ECS
+ * the app serves /metrics on METRICS_PORT, which no listener forwards to.
  */
 function keepPrivatePathsPrivate(
   name: string,

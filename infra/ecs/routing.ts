@@ -1,15 +1,23 @@
 import type * as aws from '@pulumi/aws';
-import type { ServerConfig } from '../config.js';
-import { prefixRewrite } from '../shared/routing.js';
+import type { PublicServer } from '../config/server.js';
+import { albPathGroups, prefixRewrite, rulePriorities } from '../shared/routing.js';
 
-/** Host and/or path conditions; `/` alone matches everything on that host. */
-export function routeConditions(server: ServerConfig): aws.types.input.lb.ListenerRuleCondition[] {
-  const { path, host } = server.ingress;
-  const conditions: aws.types.input.lb.ListenerRuleCondition[] = [
-    { pathPattern: { values: path === '/' ? ['/*'] : [path, `${path}/*`] } },
-  ];
-  if (host) conditions.push({ hostHeader: { values: [host] } });
-  return conditions;
+/**
+ * The listener rules of one server: its host, and only the paths its clients need
+ * (infra/shared/public-routes.ts). Anything else, `/health` and `/metrics` included, falls to the
+ * listener's default action, a 404 from the ALB itself.
+ */
+export function routeRules(
+  server: PublicServer,
+): { priority: number; conditions: aws.types.input.lb.ListenerRuleCondition[] }[] {
+  const priorities = rulePriorities(server);
+  return albPathGroups(server).map((patterns, index) => ({
+    priority: priorities[index] as number,
+    conditions: [
+      { pathPattern: { values: patterns } },
+      ...(server.ingress.host ? [{ hostHeader: { values: [server.ingress.host] } }] : []),
+    ],
+  }));
 }
 
 /**
@@ -17,7 +25,7 @@ export function routeConditions(server: ServerConfig): aws.types.input.lb.Listen
  * (url-rewrite transform, "Transforms for listener rules", ELB docs). Without it `/team-a/mcp`
  * reaches an app that routes only `/mcp`, and gets 404.
  */
-export function routeTransforms(server: ServerConfig): aws.types.input.lb.ListenerRuleTransform[] {
+export function routeTransforms(server: PublicServer): aws.types.input.lb.ListenerRuleTransform[] {
   const rewrite = prefixRewrite(server.ingress.path);
   return rewrite ? [{ type: 'url-rewrite', urlRewriteConfig: { rewrite } }] : [];
 }

@@ -1,11 +1,12 @@
 import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import type { ServerConfig, StackConfig } from '../config.js';
+import { isUpstream, type ServerConfig, type StackConfig } from '../config.js';
 import { hostRecords } from '../foundation/dns.js';
 import type { Foundation } from '../foundation/index.js';
-import { McpWorkload } from '../k8s/workload.js';
-import { INGRESS_UPSTREAM_IDLE_SECONDS, mcpUrl, plainEnv } from '../shared/runtime.js';
+import { McpWorkload, workloadLabels } from '../k8s/workload.js';
+import { INGRESS_UPSTREAM_IDLE_SECONDS, plainEnv, serverUrls } from '../shared/runtime.js';
+import { upstreamServers, upstreamsJson, workloadNamespace } from '../shared/upstreams.js';
 import { installAddons } from './addons.js';
 import { autoModeNodes } from './auto-mode.js';
 import { checkCapacity, platformPods } from './capacity-check.js';
@@ -193,16 +194,22 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
     { parent },
   );
 
-  const urls: Record<string, pulumi.Output<string>> = {};
+  const fronted = upstreamServers(args.servers);
+  const upstreams = upstreamsJson(args.servers, 'eks');
+  const appName = Object.entries(args.servers).find(([, server]) => server.build === 'app')?.[0];
+  // The app's pods: the only clients of a server behind its gateway.
+  const appPods = appName
+    ? { namespace: workloadNamespace(appName), podLabels: workloadLabels(appName) }
+    : undefined;
   for (const [serverName, server] of Object.entries(args.servers)) {
-    const metrics =
-      server.build === 'app'
-        ? {
-            port: args.metrics.port,
-            namespace: args.metrics.scrapeNamespace,
-            podMonitor: args.metrics.podMonitor,
-          }
-        : undefined;
+    const app = server.build === 'app';
+    const metrics = app
+      ? {
+          port: args.metrics.port,
+          namespace: args.metrics.scrapeNamespace,
+          podMonitor: args.metrics.podMonitor,
+        }
+      : undefined;
     new McpWorkload(
       serverName,
       {
@@ -214,14 +221,27 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
           proxyIdleTimeoutSeconds: INGRESS_UPSTREAM_IDLE_SECONDS,
           fallbackHost: controller.hostname,
           metricsPort: metrics?.port,
+          upstreams: app ? upstreams : undefined,
         }),
-        secrets: foundation.secretsFor(serverName, server.redis),
+        secrets: foundation.secretsFor(
+          serverName,
+          server.redis,
+          app ? fronted.map(([upstream]) => upstream) : [],
+        ),
         provider,
         ingressController: args.ingress.controller,
         controllerNamespace: controller.namespace,
         metrics,
         tls: tlsSecret !== undefined,
         vpcCidr: foundation.network.cidr,
+        gatewayPods: isUpstream(server) ? appPods : undefined,
+        upstreams: app
+          ? fronted.map(([upstream, upstreamServer]) => ({
+              namespace: workloadNamespace(upstream),
+              podLabels: workloadLabels(upstream),
+              port: upstreamServer.port,
+            }))
+          : undefined,
         clusterName: eks.cluster.name,
         // The controller's admission webhook must be ready; on Auto Mode, the NodePool must exist.
         dependsOn: [controller, ...platform],
@@ -229,16 +249,12 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
       },
       { parent },
     );
-    const host = server.ingress.host;
-    urls[serverName] = host
-      ? pulumi.output(mcpUrl(scheme, host, server))
-      : controller.hostname.apply((h) => mcpUrl(scheme, h, server));
   }
   domain?.cnameTo(hostRecords(args.servers), controller.hostname, parent);
   return {
     clusterName: eks.cluster.name,
     kubeconfig: config,
     ingressHostname: controller.hostname,
-    serverUrls: pulumi.all(urls),
+    serverUrls: serverUrls(args.servers, scheme, controller.hostname),
   };
 }

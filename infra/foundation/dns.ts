@@ -21,7 +21,7 @@ export interface HostRecord {
 /** One DNS record per server host, named by the server. */
 export function hostRecords(servers: Record<string, ServerConfig>): HostRecord[] {
   return Object.entries(servers).flatMap(([label, server]) =>
-    server.ingress.host ? [{ label, host: server.ingress.host }] : [],
+    server.ingress?.host ? [{ label, host: server.ingress.host }] : [],
   );
 }
 

@@ -21,6 +21,8 @@ export interface FoundationArgs {
   serverSecrets: Record<string, Record<string, pulumi.Input<string>>>;
   /** server name → the key variables generated for it (AUTH_API_KEYS, AUTH_ADMIN_API_KEYS) because the stack sets none. */
   generateKeys: Record<string, string[]>;
+  /** server name → its `upstreamHeaders` secrets, which go to the app's container (infra/foundation/secrets.ts). */
+  upstreamHeaderSecrets: Record<string, string[]>;
   /** The secure overrides of generated secrets (`redisAuthToken`, `stateKey`). */
   redisAuthToken?: pulumi.Input<string>;
   stateKey?: pulumi.Input<string>;
@@ -77,6 +79,7 @@ export class Foundation extends pulumi.ComponentResource {
       {
         serverSecrets: args.serverSecrets,
         generateKeys: args.generateKeys,
+        upstreamHeaderSecrets: args.upstreamHeaderSecrets,
         stateKey: args.stateKey,
         deletionProtection: args.deletionProtection,
         tags: args.tags,
@@ -89,9 +92,13 @@ export class Foundation extends pulumi.ComponentResource {
     this.registerOutputs({ vpcId: this.network.vpcId, redisEndpoint: this.redis?.endpoint });
   }
 
-  /** The secrets one server receives: REDIS_URL and MCP_STATE_KEY when it uses Redis, plus its own. */
-  secretsFor(server: string, usesRedis: boolean): SecretEnv[] {
+  /**
+   * The secrets one server receives: REDIS_URL and MCP_STATE_KEY when it uses Redis, plus its own,
+   * plus, for the app that fronts the stack's upstreams, the header values its gateway sends them.
+   */
+  secretsFor(server: string, usesRedis: boolean, fronts: string[] = []): SecretEnv[] {
     const shared: SecretEnv[] = usesRedis && this.redis ? [this.redis.redisUrl, this.secrets.stateKey] : [];
-    return [...shared, ...(this.secrets.serverSecrets[server] ?? [])];
+    const headers = fronts.flatMap((upstream) => this.secrets.upstreamHeaders[upstream] ?? []);
+    return [...shared, ...(this.secrets.serverSecrets[server] ?? []), ...headers];
   }
 }

@@ -65,6 +65,11 @@ export interface AppSecretsArgs {
   serverSecrets: Record<string, Record<string, pulumi.Input<string>>>;
   /** server name → the key variables (AUTH_API_KEYS, AUTH_ADMIN_API_KEYS) the program generates, because the stack sets none. */
   generateKeys: Record<string, string[]>;
+  /**
+   * server name → the names among its `serverSecrets` that the app's gateway sends it as headers
+   * (`upstreamHeaders`). They are stored apart and delivered to the app, never to the server.
+   */
+  upstreamHeaderSecrets: Record<string, string[]>;
   /** The secure `stateKey` stack key; unset generates MCP_STATE_KEY. */
   stateKey?: pulumi.Input<string>;
   /** Deleted secrets stay recoverable for 30 days. */
@@ -81,6 +86,8 @@ export class AppSecrets extends pulumi.ComponentResource {
   readonly stateKey: SecretEnv;
   /** server name → its configured secrets. */
   readonly serverSecrets: Record<string, SecretEnv[]>;
+  /** server name → the header values the app's gateway sends it (`upstreamHeaders`); the app reads them. */
+  readonly upstreamHeaders: Record<string, SecretEnv[]>;
   /** server name → the AUTH_API_KEYS it accepts (generated or configured), marked secret. */
   readonly apiKeys: Record<string, pulumi.Output<string>>;
   /** server name → its AUTH_ADMIN_API_KEYS (generated or configured), marked secret. */
@@ -117,15 +124,31 @@ export class AppSecrets extends pulumi.ComponentResource {
       }
     }
     this.serverSecrets = {};
+    this.upstreamHeaders = {};
     this.apiKeys = {};
     this.adminApiKeys = {};
     for (const [server, serverValues] of Object.entries(values)) {
       // Administrator keys live in a secret of their own, so fewer people may read them (SECURITY.md).
-      const { AUTH_ADMIN_API_KEYS: admin, ...rest } = serverValues;
+      const { AUTH_ADMIN_API_KEYS: admin, ...others } = serverValues;
+      // Header values for the gateway too: the app's execution role reads that secret, not the server's.
+      const headerNames = new Set(args.upstreamHeaderSecrets[server] ?? []);
+      const pick = (wanted: boolean) =>
+        Object.fromEntries(Object.entries(others).filter(([key]) => headerNames.has(key) === wanted));
+      const rest = pick(false);
+      const headers = pick(true);
       const stores = [
         ...(Object.keys(rest).length > 0 ? [{ suffix: '', values: rest }] : []),
         ...(admin !== undefined ? [{ suffix: '-admin', values: { AUTH_ADMIN_API_KEYS: admin } }] : []),
       ];
+      if (Object.keys(headers).length > 0) {
+        this.upstreamHeaders[server] = storeJson(
+          this,
+          `${name}-${server}-gateway`,
+          headers,
+          recoveryWindowInDays,
+          args.tags,
+        );
+      }
       if (stores.length === 0) continue;
       this.serverSecrets[server] = stores.flatMap((store) =>
         storeJson(this, `${name}-${server}${store.suffix}`, store.values, recoveryWindowInDays, args.tags),

@@ -1,6 +1,6 @@
 import type * as k8s from '@pulumi/kubernetes';
-import type { ServerConfig } from '../config.js';
-import { ingressPath } from './ingress-path.js';
+import type { PublicServer } from '../config.js';
+import { ingressRoutes } from './ingress-path.js';
 import {
   BODY_ANNOTATIONS,
   INGRESS_CLASS,
@@ -13,23 +13,23 @@ export interface IngressArgs {
   name: string;
   namespace: string;
   labels: Record<string, string>;
-  server: ServerConfig;
+  server: PublicServer;
   controller: IngressController;
   /** With a domain, nginx serves the controller's wildcard certificate for the host (TLS ends in nginx). */
   tls: boolean;
 }
 
 /**
- * The Ingress of one server: its host and path on the controller's class, the streaming and body-size
- * annotations, and TLS for its host. It routes to the Service's `http` port only: METRICS_PORT is on
- * no Service and so on no Ingress.
+ * The Ingress of one public server: its host and the paths its clients need on the controller's
+ * class, the streaming and body-size annotations, and TLS for its host. It routes to the Service's
+ * `http` port only: METRICS_PORT is on no Service and so on no Ingress.
  */
 export function ingressSpec(args: IngressArgs): {
   metadata: k8s.types.input.meta.v1.ObjectMeta;
   spec: k8s.types.input.networking.v1.IngressSpec;
 } {
   const { server, name } = args;
-  const route = ingressPath(args.controller, server, name);
+  const route = ingressRoutes(args.controller, server);
   const host = server.ingress.host;
   // A TLS entry without a secret is served with the controller's wildcard (F5: `-wildcard-tls-secret`)
   // or default certificate (ingress-nginx: `--default-ssl-certificate`); a configured secret wins.
@@ -63,13 +63,10 @@ export function ingressSpec(args: IngressArgs): {
         {
           ...(host ? { host } : {}),
           http: {
-            paths: [
-              {
-                path: route.path,
-                pathType: route.pathType,
-                backend: { service: { name, port: { name: 'http' } } },
-              },
-            ],
+            paths: route.paths.map((path) => ({
+              ...path,
+              backend: { service: { name, port: { name: 'http' } } },
+            })),
           },
         },
       ],

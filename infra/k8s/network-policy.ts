@@ -1,12 +1,23 @@
 import type * as k8s from '@pulumi/kubernetes';
 
+/** Pods of one namespace, all of them or those with `podLabels`. */
+export interface PeerPods {
+  namespace: string;
+  podLabels?: Record<string, string>;
+}
+
 export interface NetworkPolicyArgs {
   /** Pods the policy applies to. */
   podLabels: Record<string, string>;
   /** The server's container port. */
   port: number;
-  /** Only the ingress controller's namespace may connect to `port`. */
-  controllerNamespace: string;
+  /**
+   * Who may connect to `port`: the ingress controller's namespace (a public server), or the app's
+   * pods (a server behind the app's gateway).
+   */
+  clients: PeerPods;
+  /** The servers behind this app's gateway: their pods on their port (egress). */
+  upstreams: (PeerPods & { port: number })[];
   /** METRICS_PORT and the namespace whose pods may scrape it, when the server serves one. */
   metrics?: { port: number; namespace: string };
   /** The VPC CIDR: ElastiCache lives there, at addresses that change on failover. */
@@ -29,17 +40,24 @@ const namespaceSelector = (name: string) => ({
   namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
 });
 
+/** A peer: every pod of a namespace, or, with labels, only those (both selectors in one peer: AND). */
+const peer = (pods: PeerPods) => ({
+  ...namespaceSelector(pods.namespace),
+  ...(pods.podLabels ? { podSelector: { matchLabels: pods.podLabels } } : {}),
+});
+
 /**
- * Ingress only from the ingress controller (traffic port) and the monitoring namespace (metrics
- * port); egress only to cluster DNS, Redis (when used), the Pod Identity agent (when used) and HTTPS.
- * Anything else a compromised server tries is dropped.
+ * Ingress only from the ingress controller or, behind the gateway, the app's pods (traffic port) and
+ * the monitoring namespace (metrics port); egress only to cluster DNS, the servers behind the app's
+ * gateway (the app), Redis (when used), the Pod Identity agent (when used) and HTTPS. Anything else a
+ * compromised server tries is dropped.
  */
 export function networkPolicySpec(args: NetworkPolicyArgs): k8s.types.input.networking.v1.NetworkPolicySpec {
   return {
     podSelector: { matchLabels: args.podLabels },
     policyTypes: ['Ingress', 'Egress'],
     ingress: [
-      { from: [namespaceSelector(args.controllerNamespace)], ports: [{ protocol: 'TCP', port: args.port }] },
+      { from: [peer(args.clients)], ports: [{ protocol: 'TCP', port: args.port }] },
       ...(args.metrics
         ? [
             {
@@ -62,6 +80,10 @@ export function networkPolicySpec(args: NetworkPolicyArgs): k8s.types.input.netw
           { protocol: 'TCP', port: 53 },
         ],
       },
+      ...args.upstreams.map((upstream) => ({
+        to: [peer(upstream)],
+        ports: [{ protocol: 'TCP', port: upstream.port }],
+      })),
       ...(args.redis
         ? [{ to: [{ ipBlock: { cidr: args.vpcCidr } }], ports: [{ protocol: 'TCP', port: 6379 }] }]
         : []),

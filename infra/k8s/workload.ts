@@ -1,10 +1,11 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import type { ServerConfig } from '../config.js';
+import { isPublic, type ServerConfig } from '../config.js';
 import { podIdentity } from '../eks/pod-identity.js';
 import { type SecretEnv, secretDependencies, secretsRevision } from '../foundation/secrets.js';
+import { workloadNamespace } from '../shared/upstreams.js';
 import { ingressSpec } from './ingress.js';
-import { networkPolicySpec } from './network-policy.js';
+import { networkPolicySpec, type PeerPods } from './network-policy.js';
 import { podSpec } from './pod.js';
 import type { IngressController } from './sse.js';
 
@@ -31,6 +32,13 @@ export interface McpWorkloadArgs {
   tls: boolean;
   /** The VPC CIDR (Redis egress). */
   vpcCidr: string;
+  /**
+   * For a server behind the app's gateway: the app's pods, the only ones its NetworkPolicy admits.
+   * Such a server gets a headless Service (one A record per ready pod: the gateway's instances) and no Ingress.
+   */
+  gatewayPods?: PeerPods;
+  /** For the app: the pods of each server behind its gateway, which its NetworkPolicy lets it reach. */
+  upstreams?: (PeerPods & { port: number })[];
   /** For the Pod Identity association, when the server has `awsPolicyArns`. */
   clusterName?: pulumi.Input<string>;
   /** Resources that must exist first (the controller, so its admission webhook is ready). */
@@ -55,7 +63,7 @@ export class McpWorkload extends pulumi.ComponentResource {
 
   constructor(name: string, args: McpWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mcp-fleet:k8s:McpWorkload', name, {}, opts);
-    this.namespace = `mcp-${name}`;
+    this.namespace = workloadNamespace(name);
     this.serviceName = name;
     buildWorkload(this, name, this.namespace, args);
     this.registerOutputs({ namespace: this.namespace });
@@ -71,10 +79,15 @@ export function scrapeAnnotations(port: number): Record<string, string> {
   };
 }
 
+/** The labels of one server's pods (and of every object of its workload). */
+export function workloadLabels(name: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mcp-fleet' };
+}
+
 function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: string, args: McpWorkloadArgs) {
   const { server } = args;
   const opts = { parent, provider: args.provider, dependsOn: args.dependsOn };
-  const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mcp-fleet' };
+  const labels = workloadLabels(name);
   const metadata = { name, namespace: namespaceName, labels };
 
   const namespace = new k8s.core.v1.Namespace(
@@ -163,6 +176,10 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
       metadata,
       spec: {
         type: 'ClusterIP',
+        // Headless for a server behind the gateway: DNS answers one A record per ready pod, each an
+        // instance the gateway pins sessions to; a virtual IP would hide them behind kube-proxy's
+        // round robin ("Headless Services", Kubernetes docs).
+        ...(args.gatewayPods ? { clusterIP: 'None' } : {}),
         selector: labels,
         ports: [{ name: 'http', port: server.port, targetPort: 'http' }],
       },
@@ -204,18 +221,20 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
     { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
     inNamespace,
   );
-  new k8s.networking.v1.Ingress(
-    `${name}-ingress`,
-    ingressSpec({
-      name,
-      namespace: namespaceName,
-      labels,
-      server,
-      controller: args.ingressController,
-      tls: args.tls,
-    }),
-    inNamespace,
-  );
+  if (isPublic(server)) {
+    new k8s.networking.v1.Ingress(
+      `${name}-ingress`,
+      ingressSpec({
+        name,
+        namespace: namespaceName,
+        labels,
+        server,
+        controller: args.ingressController,
+        tls: args.tls,
+      }),
+      inNamespace,
+    );
+  }
   new k8s.networking.v1.NetworkPolicy(
     `${name}-netpol`,
     {
@@ -223,7 +242,9 @@ function buildWorkload(parent: pulumi.Resource, name: string, namespaceName: str
       spec: networkPolicySpec({
         podLabels: labels,
         port: server.port,
-        controllerNamespace: args.controllerNamespace,
+        // A server behind the gateway admits the app's pods only; a public one, the ingress controller.
+        clients: args.gatewayPods ?? { namespace: args.controllerNamespace },
+        upstreams: args.upstreams ?? [],
         metrics: args.metrics,
         vpcCidr: args.vpcCidr,
         redis: server.redis,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { FIRST_ROUTE_PRIORITY, type ServerConfig } from '../config/server.js';
+import { FIRST_ROUTE_PRIORITY, type IngressConfig, type PublicServer } from '../config/server.js';
+import { type PublicPath, publicPath, publicPaths } from './public-routes.js';
 
 /**
  * Where each server sits behind the shared load balancer: its ALB listener-rule priority and the
@@ -27,7 +28,7 @@ export function pathDepth(path: string): number {
  * PriorityInUse (pulumi/pulumi-aws#175). Collisions are refused by the stack config check.
  * Priorities: "Listener rules for your Application Load Balancer", ELB docs (1-50000, lowest first).
  */
-export function rulePriority(server: Pick<ServerConfig, 'ingress'>): number {
+export function rulePriority(server: { ingress: IngressConfig }): number {
   const { host, path, priority } = server.ingress;
   if (priority !== undefined) return priority;
   const depth = Math.min(pathDepth(path), DEPTHS - 1);
@@ -47,4 +48,32 @@ export function rulePriority(server: Pick<ServerConfig, 'ingress'>): number {
 export function prefixRewrite(path: string): { regex: string; replace: string } | undefined {
   if (path === '/') return undefined;
   return { regex: `^${path.replaceAll('.', '\\.')}/?(.*)$`, replace: '/$1' };
+}
+
+/**
+ * An ALB rule holds at most five condition values and five match evaluations, a host counting as
+ * one ("Quotas for your Application Load Balancers", ELB docs: condition values per rule, match
+ * evaluations per rule). A server's public paths are split into as few rules as that allows.
+ */
+export const ALB_CONDITION_VALUES = 5;
+
+/** The ALB path patterns of one server (`/mcp`, `/servers/*`), in groups that each fit one rule. */
+export function albPathGroups(server: PublicServer): string[][] {
+  const patterns = publicPaths(server).map((entry: PublicPath) => {
+    const path = publicPath(server, entry.path);
+    return entry.match === 'exact' ? path : `${path}/*`;
+  });
+  const size = ALB_CONDITION_VALUES - (server.ingress.host ? 1 : 0);
+  const groups: string[][] = [];
+  for (let at = 0; at < patterns.length; at += size) groups.push(patterns.slice(at, at + size));
+  return groups;
+}
+
+/**
+ * The priority of each of a server's rules: its own priority, then the next numbers, so the first
+ * rule keeps the number (and the resource) it always had. The stack config check refuses overlaps.
+ */
+export function rulePriorities(server: PublicServer): number[] {
+  const first = rulePriority(server);
+  return albPathGroups(server).map((_, index) => first + index);
 }

@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
-import type { ServerConfig } from '../config.js';
+import { isPublic, type PublicServer, type ServerConfig } from '../config.js';
+import { gatewayPath } from './upstreams.js';
 
 /**
  * The container contract both platforms honour: which plain variables a server gets and how long
@@ -27,6 +28,8 @@ export interface PlainEnvContext {
   fallbackHost?: pulumi.Input<string>;
   /** The app's METRICS_PORT: /metrics only there, never on the port the load balancer forwards to. */
   metricsPort?: number;
+  /** The app's UPSTREAMS (infra/shared/upstreams.ts), when the stack has servers behind its gateway. */
+  upstreams?: string;
 }
 
 /** ingress-nginx keeps upstream connections idle for 60 s by default (`upstream-keepalive-timeout`). */
@@ -46,9 +49,12 @@ export function plainEnv(
           SSE_HEARTBEAT_SECONDS: String(SSE_HEARTBEAT_SECONDS),
           HTTP_KEEP_ALIVE_SECONDS: String(context.proxyIdleTimeoutSeconds + 5),
           ...(context.metricsPort === undefined ? {} : { METRICS_PORT: String(context.metricsPort) }),
+          ...(context.upstreams === undefined ? {} : { UPSTREAMS: context.upstreams }),
         }
       : {}),
-    ...securityEnv(server, context.scheme, server.ingress.host ?? context.fallbackHost),
+    ...(isPublic(server)
+      ? securityEnv(server, context.scheme, server.ingress.host ?? context.fallbackHost)
+      : {}),
     ...server.env,
     PORT: String(server.port),
     HOST: '0.0.0.0',
@@ -66,7 +72,7 @@ export function plainEnv(
  * a CDN in front adding a hop).
  */
 export function securityEnv(
-  server: ServerConfig,
+  server: PublicServer,
   scheme: 'http' | 'https',
   host: pulumi.Input<string> | undefined,
 ): Record<string, pulumi.Input<string>> {
@@ -122,12 +128,41 @@ export function drainTimings(server: ServerConfig): DrainTimings {
 }
 
 /** Where the server is mounted publicly: scheme, host and ingress path, without a trailing slash. */
-export function publicBaseUrl(scheme: 'http' | 'https', host: string, server: ServerConfig): string {
+export function publicBaseUrl(scheme: 'http' | 'https', host: string, server: PublicServer): string {
   const prefix = server.ingress.path === '/' ? '' : server.ingress.path.replace(/\/$/, '');
   return `${scheme}://${host}${prefix}`;
 }
 
 /** The public MCP endpoint of a server. */
-export function mcpUrl(scheme: 'http' | 'https', host: string, server: ServerConfig): string {
+export function mcpUrl(scheme: 'http' | 'https', host: string, server: PublicServer): string {
   return `${publicBaseUrl(scheme, host, server)}${server.mcpPath}`;
+}
+
+/**
+ * The public MCP URL of every server: its own route, or, for a server behind the gateway, the app's
+ * `/servers/<name>/<endpoint>` (the stack config check guarantees exactly one app then).
+ * `fallbackHost` is the load balancer's name, for servers without `ingress.host`.
+ */
+export function serverUrls(
+  servers: Record<string, ServerConfig>,
+  scheme: 'http' | 'https',
+  fallbackHost: pulumi.Output<string>,
+): pulumi.Output<Record<string, string>> {
+  const hostOf = (server: PublicServer) =>
+    server.ingress.host ? pulumi.output(server.ingress.host) : fallbackHost;
+  const app = Object.values(servers).find(
+    (server): server is PublicServer => server.build === 'app' && isPublic(server),
+  );
+  const urls: Record<string, pulumi.Output<string>> = {};
+  for (const [name, server] of Object.entries(servers)) {
+    if (isPublic(server)) {
+      urls[name] = hostOf(server).apply((host) => mcpUrl(scheme, host, server));
+    } else {
+      if (!app) throw new Error(`server ${name} is behind the gateway, but the stack has no app`);
+      urls[name] = hostOf(app).apply(
+        (host) => `${publicBaseUrl(scheme, host, app)}${gatewayPath(name, server)}`,
+      );
+    }
+  }
+  return pulumi.all(urls);
 }

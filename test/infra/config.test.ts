@@ -54,8 +54,9 @@ describe('stack config', () => {
 
   it('names every server under the domain, and refuses a host the certificate would not cover', () => {
     const config = parseConfig({ ...staging(), domain: PRODUCTION_DOMAIN });
-    expect(config.servers.app?.ingress.host).toBe(`app.${PRODUCTION_DOMAIN}`);
-    expect(config.servers.everything?.ingress.host).toBe(`everything.${PRODUCTION_DOMAIN}`);
+    expect(config.servers.app?.ingress?.host).toBe(`app.${PRODUCTION_DOMAIN}`);
+    // Behind the app's gateway: no route, so no host of its own.
+    expect(config.servers.everything?.ingress).toBeUndefined();
     expect(
       problemsOf({ ...withApp({ ingress: { host: 'a.b.mcp.example.com' } }), domain: PRODUCTION_DOMAIN }),
     ).toContain(
@@ -117,11 +118,24 @@ describe('stack config', () => {
       servers: {
         ...servers,
         app: { ...servers.app, ingress: { path: '/', priority: 4242 } },
-        everything: { ...servers.everything, ingress: { path: '/everything', priority: 4242 } },
+        everything: {
+          ...servers.everything,
+          stateless: true,
+          ingress: { path: '/everything', priority: 4242 },
+        },
       },
     };
     expect(problemsOf(clash)).toContain(
       `mcp-fleet:servers.everything.ingress.priority: listener-rule priority 4242 is also server "app"'s`,
+    );
+    // The app's second rule (its 5 client paths do not fit one rule with a host) takes the next number.
+    const withHost = {
+      ...clash,
+      domain: PRODUCTION_DOMAIN,
+      servers: { ...clash.servers, everything: { ...clash.servers.everything, ingress: { priority: 4243 } } },
+    };
+    expect(problemsOf(withHost)).toContain(
+      `mcp-fleet:servers.everything.ingress.priority: listener-rule priority 4243 is also server "app"'s`,
     );
   });
 
@@ -196,7 +210,16 @@ describe('stack config', () => {
   });
 
   it('rejects two servers on the same host and path', () => {
-    expect(problemsOf(withApp({ ingress: { path: '/everything' } }))).toMatch(
+    const raw = withApp({ ingress: { path: '/everything' } });
+    const servers = raw.servers as Record<string, Record<string, unknown>>;
+    const both = {
+      ...raw,
+      servers: {
+        ...servers,
+        everything: { ...servers.everything, stateless: true, ingress: { path: '/everything' } },
+      },
+    };
+    expect(problemsOf(both)).toMatch(
       /mcp-fleet:servers\.(app|everything)\.ingress\.host: \(no host\) with path \/everything is already routed to server "(app|everything)"/,
     );
   });
@@ -258,7 +281,7 @@ describe('stack config', () => {
       platform: 'ecs',
       servers: {
         app: { build: 'app' },
-        other: { image: 'ghcr.io/example/mcp:1', ingress: { host: 'other.example.com' } },
+        other: { image: 'ghcr.io/example/mcp:1', stateless: true, ingress: { host: 'other.example.com' } },
       },
       serverSecrets: { app: { AUTH_API_KEYS: 'a-key-of-sixteen-chars' } },
     });

@@ -55,6 +55,12 @@ export function describeEcsStart(stack: Stack, program: () => ProgramRun): void 
             toPort: 6379,
           }),
           expect.objectContaining({ cidrIpv4: '0.0.0.0/0', fromPort: 443, toPort: 443 }),
+          // The gateway's path to the third-party server, and only there.
+          expect.objectContaining({
+            referencedSecurityGroupId: 'everything-sg-id',
+            fromPort: 3001,
+            toPort: 3001,
+          }),
         ]),
       );
       // The third-party server does not use Redis: no path to it.
@@ -98,23 +104,28 @@ export function describeEcsStart(stack: Stack, program: () => ProgramRun): void 
       expect(everything.triggers).toBeUndefined();
     });
 
-    it('strips the /everything prefix at the ALB, so the server sees /mcp', () => {
-      expect(run.one(T.rule, 'everything-route').inputs.transforms).toEqual([
-        {
-          type: 'url-rewrite',
-          urlRewriteConfig: { rewrite: { regex: '^/everything/?(.*)$', replace: '/$1' } },
-        },
-      ]);
-      expect(run.one(T.rule, 'app-route').inputs.transforms).toBeUndefined();
+    it("gives the app UPSTREAMS: the third-party server's Cloud Map name and port", () => {
+      const env = Object.fromEntries(byName('app', 'app').environment.map((v) => [v.name, v.value]));
+      expect(JSON.parse(env.UPSTREAMS as string)).toEqual({
+        everything: { dns: 'everything.mcp-fleet.internal', port: 3001 },
+      });
+      // The platform's resolver (the VPC's) answers the Cloud Map name: no DNS server is pinned.
+      expect(env.UPSTREAM_DNS_SERVERS).toBeUndefined();
+      expect(byName('everything', 'everything').environment.map((v) => v.name)).not.toContain('UPSTREAMS');
     });
 
-    it('puts the narrower route first, with priorities in the derived bands', () => {
-      const priority = (server: string) => run.one(T.rule, `${server}-route`).inputs.priority as number;
-      expect(priority('everything')).toBeLessThan(priority('app'));
-      for (const server of want.servers) {
-        expect(priority(server)).toBeGreaterThanOrEqual(100);
-        expect(priority(server)).toBeLessThanOrEqual(50_000);
+    it('keeps each app rule in the derived bands, the first at the priority the route always had', () => {
+      const rules = run.ofType(T.rule).filter((rule) => /^app-route(-\d+)?$/.test(rule.name));
+      const priorities = rules.map((rule) => rule.inputs.priority as number).sort((a, b) => a - b);
+      expect(run.one(T.rule, 'app-route').inputs.priority).toBe(priorities[0]);
+      for (const [index, priority] of priorities.entries()) {
+        expect(priority).toBe((priorities[0] as number) + index);
       }
+      for (const priority of priorities) {
+        expect(priority).toBeGreaterThanOrEqual(100);
+        expect(priority).toBeLessThanOrEqual(50_000);
+      }
+      for (const rule of rules) expect(rule.inputs.transforms).toBeUndefined();
     });
 
     it('serves /metrics on METRICS_PORT to an in-task collector, never through the ALB', () => {

@@ -82,35 +82,73 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
       },
     );
 
-    it('answers /metrics 404 from the internet, before any server route', () => {
+    it('answers the operations routes 404 from the internet, before any server route', () => {
       const rules = run.ofType(T.rule).filter((rule) => rule.name.endsWith('-private-paths'));
       expect(rules).toHaveLength(1);
       const rule = rules[0]!.inputs;
       expect(rule.priority).toBe(1);
-      expect(rule.conditions).toEqual([{ pathPattern: { values: ['/metrics', '/metrics/*'] } }]);
+      expect(rule.conditions).toEqual([
+        { pathPattern: { values: ['/health', '/ready', '/live', '/metrics', '/metrics/*'] } },
+      ]);
       expect(rule.actions[0]).toMatchObject({ type: 'fixed-response', fixedResponse: { statusCode: '404' } });
-      const routes = run.ofType(T.rule).filter((r) => r.name.endsWith('-route'));
+      const routes = run.ofType(T.rule).filter((r) => /-route(-\d+)?$/.test(r.name));
+      expect(routes.length).toBeGreaterThan(0);
       expect(routes.every((route) => route.inputs.priority > rule.priority)).toBe(true);
     });
 
     it(
-      want.hosts ? 'routes each server by its host' : 'routes each server by its path on the one host',
+      want.hosts
+        ? "routes only the app's client paths on its host, and nothing to the third-party server"
+        : "routes only the app's client paths on the load balancer's name, and nothing to the third-party server",
       () => {
-        for (const server of want.servers) {
-          const rule = run.one(T.rule, `${server}-route`).inputs;
-          const host = want.hosts?.[server as keyof typeof want.hosts];
-          if (host) expect(rule.conditions).toContainEqual({ hostHeader: { values: [host] } });
-          else expect(rule.conditions.some((c: { hostHeader?: unknown }) => c.hostHeader)).toBe(false);
-          expect(rule.actions[0]).toMatchObject({
+        const routes = run.ofType(T.rule).filter((rule) => /-route(-\d+)?$/.test(rule.name));
+        const paths = routes.flatMap((rule) => {
+          const conditions = rule.inputs.conditions as {
+            hostHeader?: unknown;
+            pathPattern?: { values: string[] };
+          }[];
+          if (want.hosts) expect(conditions).toContainEqual({ hostHeader: { values: [want.hosts.app] } });
+          else expect(conditions.some((c) => c.hostHeader)).toBe(false);
+          // An ALB rule holds at most 5 condition values, the host included.
+          expect(
+            conditions.flatMap((c) => (c.hostHeader ? ['host'] : (c.pathPattern?.values ?? []))).length,
+          ).toBeLessThanOrEqual(5);
+          expect(rule.inputs.actions[0]).toMatchObject({
             type: 'forward',
-            targetGroupArn: expect.stringContaining(`${server}-tg`),
+            targetGroupArn: expect.stringContaining('app-tg'),
           });
-        }
-        expect(run.one(T.rule, 'everything-route').inputs.conditions).toContainEqual({
-          pathPattern: { values: ['/everything', '/everything/*'] },
+          return conditions.flatMap((c) => c.pathPattern?.values ?? []);
         });
+        expect(paths.sort()).toEqual(['/.well-known/*', '/mcp', '/messages', '/servers/*', '/sse']);
+        expect(routes.map((rule) => rule.name).sort()).toEqual(
+          want.hosts ? ['app-route', 'app-route-2'] : ['app-route'],
+        );
+        expect(run.ofType(T.targetGroup).map((tg) => tg.name)).toEqual(['app-tg']);
       },
     );
+
+    it("registers the third-party server's tasks in Cloud Map, one A record per task, and gives it no load balancer", () => {
+      const namespace = run.one(
+        'aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace',
+        'mcp-fleet-upstreams',
+      ).inputs;
+      expect(namespace).toMatchObject({ name: 'mcp-fleet.internal', vpc: 'mcp-fleet-vpc-id' });
+      const discovery = run.one('aws:servicediscovery/service:Service', 'everything-discovery');
+      expect(discovery.inputs).toMatchObject({
+        name: 'everything',
+        dnsConfig: {
+          namespaceId: 'mcp-fleet-upstreams-id',
+          dnsRecords: [{ type: 'A', ttl: 5 }],
+          routingPolicy: 'MULTIVALUE',
+        },
+        healthCheckCustomConfig: {},
+      });
+      const service = run.one(T.service, 'everything-service').inputs;
+      expect(service.serviceRegistries).toEqual({ registryArn: discovery.state.arn });
+      expect(service.loadBalancers).toBeUndefined();
+      // ECS refuses a health-check grace period on a service without a load balancer.
+      expect(service.healthCheckGracePeriodSeconds).toBeUndefined();
+    });
 
     it('health-checks the app on its readiness path and drains for the app drain period', () => {
       const tg = run.one(T.targetGroup, 'app-tg').inputs;
@@ -125,23 +163,18 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
       expect(tg.deregistrationDelay).toBe(25);
     });
 
-    it('health-checks a third-party image without a health route by any HTTP answer', () => {
-      const tg = run.one(T.targetGroup, 'everything-tg').inputs;
-      expect(tg.port).toBe(3001);
-      expect(tg.healthCheck).toMatchObject({ path: '/', matcher: '200-499' });
-    });
-
     it('rolls back a failing deployment and never drops below the running capacity', () => {
       for (const server of want.servers) {
         const service = run.one(T.service, `${server}-service`).inputs;
         expect(service.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
         expect(service.deploymentMinimumHealthyPercent).toBe(100);
         expect(service.deploymentMaximumPercent).toBe(200);
-        expect(service.healthCheckGracePeriodSeconds).toBe(60);
         expect(service.launchType).toBe('FARGATE');
         expect(service.networkConfiguration.assignPublicIp).toBe(false);
-        expect(service.loadBalancers[0]).toMatchObject({ containerName: server });
       }
+      const app = run.one(T.service, 'app-service').inputs;
+      expect(app.healthCheckGracePeriodSeconds).toBe(60);
+      expect(app.loadBalancers[0]).toMatchObject({ containerName: 'app' });
     });
 
     it('scales the app between the configured min and max on CPU and on requests per target', () => {
@@ -158,9 +191,29 @@ export function describeEcs(stack: Stack, program: () => ProgramRun): void {
         predefinedMetricType: 'ALBRequestCountPerTarget',
         resourceLabel: 'app/mcp-fleet-alb/0123/targetgroup/app-tg/4567',
       });
-      // The third-party server is not autoscaled in the stacks: a fixed replica count.
-      expect(run.ofType(T.scalingTarget).map((t) => t.name)).toEqual(['app-scaling']);
-      expect(run.one(T.service, 'everything-service').inputs.desiredCount).toBe(want.everythingReplicas);
+      if (!want.everythingScaling) {
+        expect(run.ofType(T.scalingTarget).map((t) => t.name)).toEqual(['app-scaling']);
+        expect(run.one(T.service, 'everything-service').inputs.desiredCount).toBe(want.everythingReplicas);
+      }
+    });
+
+    it('scales the third-party server behind the gateway on CPU, as no ALB counts its requests', () => {
+      if (!want.everythingScaling) {
+        expect(run.ofType(T.scalingTarget).map((t) => t.name)).toEqual(['app-scaling']);
+        return;
+      }
+      const target = run.one(T.scalingTarget, 'everything-scaling').inputs;
+      expect([target.minCapacity, target.maxCapacity]).toEqual([
+        want.everythingScaling.min,
+        want.everythingScaling.max,
+      ]);
+      expect(run.one(T.service, 'everything-service').inputs.desiredCount).toBe(want.everythingScaling.min);
+      expect(
+        run
+          .ofType(T.scalingPolicy)
+          .filter((p) => p.name.startsWith('everything-'))
+          .map((p) => p.name),
+      ).toEqual(['everything-cpu']);
     });
 
     it('runs the app as a non-root user on a read-only root filesystem with all capabilities dropped', () => {

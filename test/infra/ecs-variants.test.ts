@@ -6,11 +6,14 @@ import { assertSecretsOnlyWhereAllowed, SHIPPED_SECRETS, userSettings } from './
 import { FAKE_SECRET_PREFIX, type ProgramRun, promiseOf, readStackConfig, runProgram } from './harness.js';
 
 /**
- * Staging changed the way users change stacks: a server added that sorts first, IAM policies and admin
- * keys on the app, metrics to Amazon Managed Prometheus. Nothing that existed before may move.
+ * Staging changed the way users change stacks: a stateless server with its own route added that sorts
+ * first, a second upstream whose gateway sends it a credential, IAM policies and admin keys on the app,
+ * metrics to Amazon Managed Prometheus. Nothing that existed before may move.
  */
 const S3 = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess';
 const DYNAMO = 'arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess';
+/** The whole header value the gateway sends the `github` upstream (a stand-in credential). */
+const GITHUB_AUTHORIZATION = `Bearer ${FAKE_SECRET_PREFIX}github-pat`;
 
 const shipped = readStackConfig('staging');
 const servers = shipped.servers as Record<string, Record<string, unknown>>;
@@ -19,20 +22,44 @@ beforeAll(async () => {
   run = await runProgram('staging', {
     ...userSettings('staging', 'ecs'),
     servers: {
-      aaa: { image: 'ghcr.io/example/first:1', port: 8080, ingress: { path: '/aaa' }, replicas: 1 },
+      aaa: {
+        image: 'ghcr.io/example/first:1',
+        port: 8080,
+        stateless: true,
+        ingress: { path: '/aaa' },
+        replicas: 1,
+      },
       ...servers,
+      github: {
+        image: 'ghcr.io/example/github-mcp:1',
+        port: 8082,
+        mcpPath: '/api/mcp',
+        secrets: ['GITHUB_API_URL_TOKEN'],
+        upstreamHeaders: { Authorization: 'GITHUB_MCP_AUTHORIZATION' },
+      },
       app: { ...servers.app, awsPolicyArns: [DYNAMO, S3], auth: { mode: 'apikey', adminKeys: true } },
     },
     metrics: { exporter: 'amp' },
+    serverSecrets: {
+      github: {
+        GITHUB_MCP_AUTHORIZATION: GITHUB_AUTHORIZATION,
+        GITHUB_API_URL_TOKEN: `${FAKE_SECRET_PREFIX}own`,
+      },
+    },
   });
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: container definitions as registered.
+const containers = (server: string): any[] =>
+  JSON.parse(run.one('aws:ecs/taskDefinition:TaskDefinition', `${server}-task`).inputs.containerDefinitions);
+
 it('keeps the priority of every existing route when a server that sorts first is added', () => {
   const before = parseConfig(shipped).servers;
-  for (const server of ['app', 'everything']) {
-    const rule = run.one('aws:lb/listenerRule:ListenerRule', `${server}-route`).inputs;
-    expect(rule.priority, server).toBe(rulePriority(before[server] as Parameters<typeof rulePriority>[0]));
-  }
+  const rule = run.one('aws:lb/listenerRule:ListenerRule', 'app-route').inputs;
+  expect(rule.priority).toBe(rulePriority(before.app as Parameters<typeof rulePriority>[0]));
+  expect(run.one('aws:lb/listenerRule:ListenerRule', 'aaa-route').inputs.conditions).toEqual([
+    { pathPattern: { values: ['/aaa/mcp', '/aaa/.well-known/*'] } },
+  ]);
   const priorities = run.ofType('aws:lb/listenerRule:ListenerRule').map((rule) => rule.inputs.priority);
   expect(new Set(priorities).size).toBe(priorities.length);
 });
@@ -100,4 +127,35 @@ it('generates admin keys for `auth.adminKeys`, injects them like the API keys, a
   expect(await run.outputs.adminApiKeys.isSecret).toBe(true);
   expect(await promiseOf(run.outputs.adminApiKeys)).toEqual({ app: admin });
   assertSecretsOnlyWhereAllowed(run, [...SHIPPED_SECRETS, admin]);
+});
+
+it("delivers an upstream's header secret to the app's gateway only, from a Secrets Manager secret of its own", () => {
+  const [app] = containers('app');
+  const env = Object.fromEntries(
+    app.environment.map((v: { name: string; value: string }) => [v.name, v.value]),
+  );
+  // The mcpPath /api/mcp: basePath /api, so clients call /servers/github/mcp.
+  expect(JSON.parse(env.UPSTREAMS).github).toEqual({
+    dns: 'github.mcp-fleet.internal',
+    port: 8082,
+    basePath: '/api',
+    headersFromEnv: { Authorization: 'GITHUB_MCP_AUTHORIZATION' },
+  });
+  expect(app.secrets).toContainEqual({
+    name: 'GITHUB_MCP_AUTHORIZATION',
+    valueFrom: expect.stringMatching(/mcp-fleet-github-gateway:GITHUB_MCP_AUTHORIZATION::$/),
+  });
+  const stored = JSON.parse(
+    run.one('aws:secretsmanager/secretVersion:SecretVersion', 'mcp-fleet-github-gateway').inputs.secretString,
+  );
+  expect(stored).toEqual({ GITHUB_MCP_AUTHORIZATION: GITHUB_AUTHORIZATION });
+  // The upstream's own container gets its own secret, never the header its callers send.
+  const [github] = containers('github');
+  expect(github.secrets.map((secret: { name: string }) => secret.name)).toEqual(['GITHUB_API_URL_TOKEN']);
+  const readable = (server: string) =>
+    JSON.parse(run.one('aws:iam/rolePolicy:RolePolicy', `${server}-read-secrets`).inputs.policy).Statement[0]
+      .Resource as string[];
+  expect(readable('app').some((arn) => arn.includes('mcp-fleet-github-gateway'))).toBe(true);
+  expect(readable('github').some((arn) => arn.includes('mcp-fleet-github-gateway'))).toBe(false);
+  assertSecretsOnlyWhereAllowed(run, [...SHIPPED_SECRETS, GITHUB_AUTHORIZATION, `${FAKE_SECRET_PREFIX}own`]);
 });

@@ -248,19 +248,26 @@ export function describeEks(
       expect(want.hosts).toBeDefined();
     });
 
-    it('strips the /everything prefix in nginx, so the server sees /mcp', () => {
-      const ingress = run.one(T.ingress, 'everything-ingress').inputs;
-      const path = ingress.spec.rules[0].http.paths[0];
-      if (controller === 'f5-nginx') {
-        expect(path).toMatchObject({ path: '/everything/', pathType: 'Prefix' });
-        expect(ingress.metadata.annotations['nginx.org/rewrites']).toBe('serviceName=everything rewrite=/');
-      } else {
-        expect(path).toMatchObject({ path: '/everything(/|$)(.*)', pathType: 'ImplementationSpecific' });
-        expect(ingress.metadata.annotations).toMatchObject({
-          'nginx.ingress.kubernetes.io/use-regex': 'true',
-          'nginx.ingress.kubernetes.io/rewrite-target': '/$2',
-        });
-      }
+    it("routes only the app's client paths; the third-party server gets no Ingress and a headless Service", () => {
+      const paths = run.one(T.ingress, 'app-ingress').inputs.spec.rules[0].http.paths;
+      expect(
+        paths.map((path: { path: string; pathType: string }) => `${path.pathType} ${path.path}`),
+      ).toEqual(['Exact /mcp', 'Exact /sse', 'Exact /messages', 'Prefix /.well-known', 'Prefix /servers']);
+      expect(run.ofType(T.ingress).map((ingress) => ingress.name)).toEqual(['app-ingress']);
+      const service = run.one(T.service, 'everything-service').inputs;
+      expect(service.metadata.namespace).toBe('mcp-everything');
+      expect(service.spec).toMatchObject({
+        clusterIP: 'None',
+        ports: [{ name: 'http', port: 3001, targetPort: 'http' }],
+      });
+      expect(run.one(T.service, 'app-service').inputs.spec.clusterIP).toBeUndefined();
+      const env = Object.fromEntries(
+        (container('app').env as { name: string; value?: string }[]).map((v) => [v.name, v.value]),
+      );
+      expect(JSON.parse(env.UPSTREAMS as string)).toEqual({
+        everything: { dns: 'everything.mcp-everything.svc.cluster.local', port: 3001 },
+      });
+      expect(env.UPSTREAM_DNS_SERVERS).toBeUndefined();
     });
 
     it('rolls the pods when a secret value changes, and starts them after their Secret exists', () => {
@@ -340,11 +347,18 @@ export function describeEks(
         type: 'Utilization',
         averageUtilization: want.appScaling.cpuTarget,
       });
-      // The HPA owns the replica count; the fixed-size server keeps its configured replicas.
+      // The HPA owns the replica count; a fixed-size server keeps its configured replicas.
       expect(run.one(T.deployment, 'app-deployment').inputs.spec.replicas).toBeUndefined();
-      expect(run.one(T.deployment, 'everything-deployment').inputs.spec.replicas).toBe(
-        want.everythingReplicas,
-      );
+      const everything = run.one(T.deployment, 'everything-deployment').inputs.spec.replicas;
+      if (want.everythingScaling) {
+        expect(everything).toBeUndefined();
+        expect(run.one(T.hpa, 'everything-hpa').inputs.spec).toMatchObject({
+          minReplicas: want.everythingScaling.min,
+          maxReplicas: want.everythingScaling.max,
+        });
+      } else {
+        expect(everything).toBe(want.everythingReplicas);
+      }
     });
 
     it('keeps a disruption budget for every server', () => {
@@ -353,7 +367,7 @@ export function describeEks(
       }
     });
 
-    it('admits the controller namespace to the app port and the monitoring namespace to METRICS_PORT, and lets out only DNS, Redis and HTTPS', () => {
+    it('admits the controller namespace to the app port and the monitoring namespace to METRICS_PORT, and lets out only DNS, the upstream, Redis and HTTPS', () => {
       const spec = run.one(T.networkPolicy, 'app-netpol').inputs.spec;
       expect(spec.ingress).toEqual([
         {
@@ -380,13 +394,26 @@ export function describeEks(
       const egressPorts = spec.egress.flatMap((rule: EgressRule) =>
         rule.ports.map((port: EgressRule['ports'][number]) => `${port.protocol}/${port.port}`),
       );
-      expect(egressPorts.sort()).toEqual(['TCP/443', 'TCP/53', 'TCP/6379', 'UDP/53']);
-      const everythingPorts = run
-        .one(T.networkPolicy, 'everything-netpol')
-        .inputs.spec.egress.flatMap((rule: EgressRule) =>
-          rule.ports.map((port: EgressRule['ports'][number]) => port.port),
-        );
+      expect(egressPorts.sort()).toEqual(['TCP/3001', 'TCP/443', 'TCP/53', 'TCP/6379', 'UDP/53']);
+      const everything = run.one(T.networkPolicy, 'everything-netpol').inputs.spec;
+      const everythingPorts = everything.egress.flatMap((rule: EgressRule) =>
+        rule.ports.map((port: EgressRule['ports'][number]) => port.port),
+      );
       expect(everythingPorts).not.toContain(6379);
+      // Behind the gateway: the app's pods only, on its port.
+      expect(everything.ingress).toEqual([
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'mcp-app' } },
+              podSelector: {
+                matchLabels: { 'app.kubernetes.io/name': 'app', 'app.kubernetes.io/part-of': 'mcp-fleet' },
+              },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: 3001 }],
+        },
+      ]);
     });
 
     it('reads secrets from a Kubernetes Secret by key, never as plain env values', () => {

@@ -57,7 +57,8 @@ export function expectedFor(stack: Stack, platform: 'ecs' | 'eks' = 'ecs') {
   const lb = platform === 'ecs' ? ALB_DNS : NLB_DNS;
   const domain = domainOf(stack, platform);
   const scheme = domain ? 'https' : 'http';
-  const hosts = domain ? { app: `app.${domain}`, everything: `everything.${domain}` } : undefined;
+  // Only the app has a host: the third-party server is reached through the app's gateway.
+  const hosts = domain ? { app: `app.${domain}` } : undefined;
   return {
     deletionProtection: production,
     domain,
@@ -69,10 +70,12 @@ export function expectedFor(stack: Stack, platform: 'ecs' | 'eks' = 'ecs') {
     /** server → the public MCP URL the stack exports. */
     urls: {
       app: `${scheme}://${hosts?.app ?? lb}/mcp`,
-      everything: `${scheme}://${hosts?.everything ?? lb}/everything/mcp`,
+      everything: `${scheme}://${hosts?.app ?? lb}/servers/everything/mcp`,
     },
     appScaling: production ? { min: 3, max: 12, cpuTarget: 55 } : { min: 2, max: 4, cpuTarget: 60 },
-    everythingReplicas: production ? 2 : 1,
+    everythingReplicas: 2,
+    /** Production autoscales the third-party server: it sits behind the pinning gateway. */
+    everythingScaling: production ? { min: 2, max: 4, cpuTarget: 60 } : undefined,
     appResources: production ? { cpu: 1024, memory: 2048 } : { cpu: 512, memory: 1024 },
     logRetentionDays: production ? 365 : 14,
     /** The app's plain security settings: API-key auth, its public host, one proxy hop in front. */

@@ -15,7 +15,7 @@ import { promiseOf } from './harness.js';
 const server = (ingress: { host?: string; path?: string; priority?: number }) =>
   parseConfig({
     platform: 'ecs',
-    servers: { s: { image: 'ghcr.io/example/mcp:1', ingress } },
+    servers: { s: { image: 'ghcr.io/example/mcp:1', stateless: true, ingress } },
   }).servers.s as Parameters<typeof rulePriority>[0];
 
 describe('listener-rule priorities', () => {

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { OPERATIONS_PATHS } from '../../../infra/shared/public-routes.js';
 import { promiseOf } from '../harness.js';
 import { type EcsServer, type EcsTopology, ecsTopology } from '../outcome/ecs-topology.js';
+import { T } from '../outcome/graph.js';
 import { albDecision } from '../outcome/http-routing.js';
 import { connect } from '../outcome/reachability.js';
 import { type Captured, REGION, type StackRuns } from './runs.js';
@@ -50,13 +52,14 @@ export function describeEcsNetwork(runs: () => StackRuns): void {
         expectOpen(connect(topology.model, topology.internet, topology.alb.endpoint, port));
     });
 
-    it("the ALB reaches each server's tasks on its container port, and routes the server's public URL there", async () => {
+    it("the ALB reaches each public server's tasks on its container port, and routes the server's public URL there", async () => {
       const urls = (await promiseOf(base.run.outputs.serverUrls)) as Record<string, string>;
       const listener =
         topology.alb.listeners.find((candidate) => candidate.inputs.protocol === 'HTTPS') ??
         topology.alb.listeners[0];
-      expect(servers().length).toBeGreaterThan(1);
-      for (const server of servers()) {
+      const routed = servers().filter((server) => base.config.servers[server.name]?.ingress !== undefined);
+      expect(routed.length).toBeGreaterThan(0);
+      for (const server of routed) {
         expectOpen(connect(topology.model, topology.alb.endpoint, server.task, containerPort(server)));
         const url = new URL(urls[server.name] as string);
         const decision = albDecision(base.graph, listener!, { host: url.hostname, path: url.pathname });
@@ -100,30 +103,52 @@ export function describeEcsNetwork(runs: () => StackRuns): void {
       }
     });
 
-    it('the internet gets no /metrics: the ALB answers itself, or forwards to a port that serves none', () => {
+    it('the internet gets only the client paths: /health, /ready, /live and /metrics get the ALB 404 on every listener and host, while the ALB health check still reaches the app', () => {
       const app = servers().filter((server) => isApp(base, server));
       expect(app).not.toHaveLength(0);
       const hosts = [
-        ...servers().map((server) => base.config.servers[server.name]?.ingress.host as string),
+        ...Object.values(base.config.servers).flatMap((server) =>
+          server.ingress?.host ? [server.ingress.host] : [],
+        ),
         topology.alb.resource.state.dnsName,
       ];
       const leaks: string[] = [];
       for (const listener of topology.alb.listeners) {
         for (const host of hosts) {
-          const decision = albDecision(base.graph, listener, { host, path: '/metrics' });
-          if (decision.kind !== 'forward') continue;
-          const reached = app.find(
-            (server) =>
-              server.service.inputs.loadBalancers?.[0]?.targetGroupArn === decision.targetGroup.state.arn,
-          );
-          if (reached && containerPort(reached) === metricsPort(envOf(reached))) {
-            leaks.push(
-              `${host}/metrics on port ${listener.inputs.port} reaches ${reached.name}'s metrics (${decision.by})`,
-            );
+          for (const path of [...OPERATIONS_PATHS, '/metrics/x', '/anything-else']) {
+            const decision = albDecision(base.graph, listener, { host, path });
+            if (decision.kind === 'forward')
+              leaks.push(`${host}${path} on port ${listener.inputs.port} (${decision.by})`);
           }
         }
       }
       expect(leaks).toEqual([]);
+      // What clients need still reaches the app on its public host, over the listener its URL names.
+      const listener =
+        topology.alb.listeners.find((candidate) => candidate.inputs.protocol === 'HTTPS') ??
+        topology.alb.listeners[0]!;
+      for (const server of app) {
+        const host = base.config.servers[server.name]?.ingress?.host ?? topology.alb.resource.state.dnsName;
+        for (const path of [
+          '/mcp',
+          '/sse',
+          '/messages',
+          '/.well-known/oauth-protected-resource/mcp',
+          '/servers/x/mcp',
+        ]) {
+          const decision = albDecision(base.graph, listener, { host, path });
+          expect(decision.kind === 'forward' && decision.targetGroup.state.arn, path).toBe(
+            server.service.inputs.loadBalancers[0].targetGroupArn,
+          );
+        }
+        // The target group's health check addresses the task itself: the ALB reaches its traffic port.
+        const targetGroup = base.graph.byRef(
+          T.targetGroup,
+          server.service.inputs.loadBalancers[0].targetGroupArn,
+        )!;
+        expect(targetGroup.inputs.healthCheck.port).toBe('traffic-port');
+        expectOpen(connect(topology.model, topology.alb.endpoint, server.task, containerPort(server)));
+      }
     });
 
     it('finding 7 (ECS, deliverable 4): an ADOT collector in the app task scrapes METRICS_PORT and ships to CloudWatch or AMP; the ALB cannot reach that port', () => {

@@ -65,7 +65,7 @@ export function describeEksEdge(runs: () => StackRuns): void {
       for (const captured of bothControllers(runs())) {
         const release = controllerRelease(captured.graph)!;
         const ingresses = captured.graph.ofType(T.ingress);
-        expect(ingresses.length).toBeGreaterThan(1);
+        expect(ingresses.length).toBeGreaterThan(0);
         for (const ingress of ingresses) {
           expect(
             bodyLimitBytes(release, ingress),
@@ -105,7 +105,9 @@ export function describeEksEdge(runs: () => StackRuns): void {
     it('finding 18: with a domain, TLS ends in nginx, with a certificate that names every host and can be renewed', () => {
       const { base } = runs();
       const domain = base.config.domain;
-      const hosts = Object.values(base.config.servers).map((server) => server.ingress.host as string);
+      const hosts = Object.values(base.config.servers).flatMap((server) =>
+        server.ingress?.host ? [server.ingress.host] : [],
+      );
       if (!domain) {
         expect(edgeOf(base)?.listeners.map((listener) => listener.port)).toEqual([80]);
         return;

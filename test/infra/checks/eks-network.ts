@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { OPERATIONS_PATHS } from '../../../infra/shared/public-routes.js';
 import { promiseOf } from '../harness.js';
 import {
   type EksServer,
@@ -61,7 +62,7 @@ export function describeEksNetwork(runs: () => StackRuns): void {
       for (const port of ports) expectOpen(connect(topology.model, topology.internet, nlb.endpoint, port));
     });
 
-    it("the NLB reaches the controller, the controller each server's pods, and the Ingress routes each public URL there", async () => {
+    it("the NLB reaches the controller, the controller each public server's pods, and the Ingress routes each public URL there", async () => {
       const urls = (await promiseOf(base.run.outputs.serverUrls)) as Record<string, string>;
       const nlb = topology.nlb!;
       // The NLB's targets are the pods its Service selects: they must be the controller's.
@@ -79,8 +80,9 @@ export function describeEksNetwork(runs: () => StackRuns): void {
         const target = nlb.targetType === 'ip' ? topology.controllerPod! : node();
         expectOpen(connect(topology.model, nlb.endpoint, target, port));
       }
-      expect(servers().length).toBeGreaterThan(1);
-      for (const server of servers()) {
+      const routed = servers().filter((server) => base.config.servers[server.name]?.ingress !== undefined);
+      expect(routed.length).toBeGreaterThan(0);
+      for (const server of routed) {
         expectOpen(connect(topology.model, topology.controllerPod!, server.pod, containerPort(server)));
         const url = new URL(urls[server.name] as string);
         const backend = ingressBackend(base.graph, topology.ingressClass!, {
@@ -137,20 +139,40 @@ export function describeEksNetwork(runs: () => StackRuns): void {
       }
     });
 
-    it('finding 7: the internet gets no /metrics: the Ingress routes no host to a port that serves it', () => {
+    it('the internet gets only the client paths: no Ingress routes /health, /ready, /live or /metrics on any host, while the kubelet still probes the pods', () => {
       const leaks: string[] = [];
-      for (const server of servers()) {
-        const host = base.config.servers[server.name]?.ingress.host as string;
-        const backend = ingressBackend(base.graph, topology.ingressClass!, { host, path: '/metrics' });
-        const reached = servers().find(
-          (candidate) =>
-            candidate.name === backend?.service && candidate.pod.pod?.namespace === backend?.namespace,
-        );
-        if (reached && isApp(base, reached) && containerPort(reached) === metricsPort(envOf(reached))) {
-          leaks.push(`${host}/metrics reaches ${reached.name}'s metrics (${backend?.by})`);
+      const hosts = Object.values(base.config.servers).flatMap((server) =>
+        server.ingress?.host ? [server.ingress.host] : [],
+      );
+      expect(hosts.length).toBeGreaterThan(0);
+      for (const host of hosts) {
+        for (const path of [...OPERATIONS_PATHS, '/metrics/x', '/anything-else']) {
+          const backend = ingressBackend(base.graph, topology.ingressClass!, { host, path });
+          if (backend)
+            leaks.push(`${host}${path} reaches ${backend.namespace}/${backend.service} (${backend.by})`);
         }
       }
       expect(leaks).toEqual([]);
+      for (const server of servers().filter((candidate) => isApp(base, candidate))) {
+        const host = base.config.servers[server.name]?.ingress?.host as string;
+        for (const path of [
+          '/mcp',
+          '/sse',
+          '/messages',
+          '/.well-known/oauth-protected-resource/mcp',
+          '/servers/x/mcp',
+        ]) {
+          expect(ingressBackend(base.graph, topology.ingressClass!, { host, path }), path).toMatchObject({
+            service: server.name,
+            path,
+          });
+        }
+      }
+      // Probes come from the kubelet on the pod's own node, which NetworkPolicies always admit.
+      for (const server of servers()) {
+        const node = topology.nodes.find((candidate) => candidate.name === server.pod.pod?.node)!;
+        expectOpen(connect(topology.model, node, server.pod, containerPort(server)));
+      }
     });
 
     it('finding 25: on EKS Auto Mode the NetworkPolicies are enforced', () => {

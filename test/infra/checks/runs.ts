@@ -80,8 +80,9 @@ function churnBase(raw: Raw, settings: Raw): Raw {
 }
 
 /**
- * A server whose name sorts before every other, added in front of the map. With a domain it is served
- * at `aaa.<domain>`, a host that sorts first too; without one, under its own path.
+ * A server whose name sorts before every other, added in front of the map: a stateless one, so it
+ * takes a route of its own. With a domain it is served at `aaa.<domain>`, a host that sorts first too;
+ * without one, under its own path.
  */
 function firstServer(raw: Raw, settings: Raw): Raw {
   const everything = raw.servers.everything;
@@ -89,7 +90,8 @@ function firstServer(raw: Raw, settings: Raw): Raw {
     ...everything,
     port: 3002,
     awsPolicyArns: [],
-    ingress: { ...everything.ingress, ...(settings.domain ? {} : { path: '/aaa' }) },
+    stateless: true,
+    ingress: settings.domain ? {} : { path: '/aaa' },
   };
 }
 

@@ -78,6 +78,14 @@ export const HTTP_PROCESS: Record<string, string[]> = {
   everything: ['node', 'dist/streamableHttp.js'],
 };
 
+/**
+ * Where that process answers MCP: the Streamable HTTP server of mcp/everything routes POST, GET and
+ * DELETE on `/mcp` (its streamableHttp transport), the same path in both layouts.
+ */
+export const HTTP_ENDPOINT: Record<string, string> = {
+  everything: '/mcp',
+};
+
 /** What a container must run: the app's CMD from app/Dockerfile, a third-party image's HTTP server. */
 function expectedProcess(captured: Captured, server: string): string[] | undefined {
   if (captured.config.servers[server]?.build === 'app') {

@@ -4,6 +4,7 @@ import { describeEcsNetwork } from './ecs-network.js';
 import { describeEksCluster } from './eks-cluster-checks.js';
 import { describeEksEdge } from './eks-edge-checks.js';
 import { describeEksNetwork } from './eks-network.js';
+import { describeEcsGateway, describeEksGateway } from './gateway-checks.js';
 import { describeEcsLifecycle, describeLifecycle } from './lifecycle-checks.js';
 import { captureRuns, type Platform, type StackRuns } from './runs.js';
 import { describeContainerStart } from './start-checks.js';
@@ -23,9 +24,11 @@ export function describeOutcomes(stack: Stack, platform: Platform): void {
     const get = () => runs;
     if (platform === 'ecs') {
       describeEcsNetwork(get);
+      describeEcsGateway(get);
       describeEcsLifecycle(get);
     } else {
       describeEksNetwork(get);
+      describeEksGateway(get);
       describeEksEdge(get);
       describeEksCluster(get);
     }

@@ -28,6 +28,8 @@ export const T = {
   listenerRule: 'aws:lb/listenerRule:ListenerRule',
   targetGroup: 'aws:lb/targetGroup:TargetGroup',
   ecsService: 'aws:ecs/service:Service',
+  privateDnsNamespace: 'aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace',
+  discoveryService: 'aws:servicediscovery/service:Service',
   taskDefinition: 'aws:ecs/taskDefinition:TaskDefinition',
   secret: 'aws:secretsmanager/secret:Secret',
   secretVersion: 'aws:secretsmanager/secretVersion:SecretVersion',

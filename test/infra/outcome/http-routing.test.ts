@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { type PublicServer, parseConfig } from '../../../infra/config.js';
+import { ingressSpec } from '../../../infra/k8s/ingress.js';
 import { graphOf, resource } from './fixtures.js';
 import { T } from './graph.js';
 import { albDecision, ingressBackend } from './http-routing.js';
@@ -100,5 +102,46 @@ describe('Ingress paths', () => {
       },
     });
     expect(ingressBackend(other, 'nginx', { host: 'a', path: '/' })).toBeUndefined();
+  });
+});
+
+describe('Ingress paths of a server under a prefix, on ingress-nginx', () => {
+  const server = parseConfig({
+    platform: 'eks',
+    eks: { endpoint: { publicAccess: false } },
+    ingress: { controller: 'ingress-nginx' },
+    servers: { app: { build: 'app', ingress: { host: 'mcp.example.com', path: '/team-a' } } },
+  }).servers.app as PublicServer;
+  const spec = ingressSpec({
+    name: 'app',
+    namespace: 'mcp-app',
+    labels: {},
+    server,
+    controller: 'ingress-nginx',
+    tls: false,
+  });
+  const graph = graphOf(resource(T.ingress, 'app-ingress', spec));
+  const at = (path: string) => ingressBackend(graph, 'ingress-nginx', { host: 'mcp.example.com', path });
+
+  it('routes each client path and strips the prefix, so the app sees its own routes', () => {
+    expect(at('/team-a/mcp')).toMatchObject({ service: 'app', path: '/mcp' });
+    expect(at('/team-a/messages')).toMatchObject({ path: '/messages' });
+    expect(at('/team-a/servers/everything/mcp')).toMatchObject({ path: '/servers/everything/mcp' });
+    expect(at('/team-a/.well-known/oauth-protected-resource/mcp')).toMatchObject({
+      path: '/.well-known/oauth-protected-resource/mcp',
+    });
+  });
+
+  it('routes nothing else: the operations routes and look-alikes get nginx 404', () => {
+    for (const path of [
+      '/team-a/health',
+      '/team-a/ready',
+      '/team-a/metrics',
+      '/team-a/mcpx',
+      '/team-a',
+      '/mcp',
+    ]) {
+      expect(at(path), path).toBeUndefined();
+    }
   });
 });

@@ -76,8 +76,13 @@ export interface IngressBackend {
   service: string;
   /** The Service port, by name or number. */
   port: string | number;
+  /** The path the backend receives (after a rewrite). */
+  path: string;
   by: string;
 }
+
+const USE_REGEX = 'nginx.ingress.kubernetes.io/use-regex';
+const REWRITE_TARGET = 'nginx.ingress.kubernetes.io/rewrite-target';
 
 /** `Prefix` matches element-wise on `/`-separated segments; `/` matches every path. */
 function prefixMatches(prefix: string, path: string): boolean {
@@ -97,7 +102,9 @@ function hostMatches(ruleHost: string | undefined, host: string): boolean {
  * The Ingress backend an nginx controller of `ingressClass` picks for a request: a rule whose host
  * matches (a rule without host matches any), then the longest matching path, Exact before Prefix
  * (https://kubernetes.io/docs/concepts/services-networking/ingress/#path-types;
- * ImplementationSpecific is a prefix for nginx).
+ * ImplementationSpecific is a prefix for nginx). With ingress-nginx's `use-regex`, each path is a
+ * case-insensitive regular expression anchored at the start, and `rewrite-target` replaces the match
+ * with its capture groups ("Ingress Path Matching" and "Rewrite", ingress-nginx docs).
  */
 export function ingressBackend(
   graph: ResourceGraph,
@@ -109,12 +116,26 @@ export function ingressBackend(
     const spec = ingress.inputs.spec ?? {};
     if (spec.ingressClassName !== ingressClass) continue;
     const namespace = ingress.inputs.metadata?.namespace ?? 'default';
+    const annotations: Record<string, string> = ingress.inputs.metadata?.annotations ?? {};
+    const regex = annotations[USE_REGEX] === 'true';
     for (const rule of spec.rules ?? []) {
       if (!hostMatches(rule.host, request.host)) continue;
       for (const path of rule.http?.paths ?? []) {
         const exact = path.pathType === 'Exact';
-        const matched = exact ? path.path === request.path : prefixMatches(path.path, request.path);
+        const pattern = regex && !exact ? new RegExp(`^${path.path}`, 'i') : undefined;
+        const matched = pattern
+          ? pattern.test(request.path)
+          : exact
+            ? path.path === request.path
+            : prefixMatches(path.path, request.path);
         if (!matched) continue;
+        const target = annotations[REWRITE_TARGET];
+        // nginx's `rewrite` replaces the whole URI with the target, its $n the regex's capture groups.
+        const groups = pattern?.exec(request.path);
+        const received =
+          groups && target
+            ? target.replace(/\$(\d)/g, (_, n: string) => groups[Number(n)] ?? '')
+            : request.path;
         const service = path.backend.service;
         candidates.push({
           length: path.path.length,
@@ -124,6 +145,7 @@ export function ingressBackend(
             namespace,
             service: service.name,
             port: service.port.name ?? service.port.number,
+            path: received,
             by: label(ingress),
           },
         });
