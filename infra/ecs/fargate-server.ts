@@ -166,7 +166,8 @@ function buildFargateServer(parent: pulumi.Resource, name: string, args: Fargate
       deploymentCircuitBreaker: { enable: true, rollback: true },
       deploymentMinimumHealthyPercent: 100,
       deploymentMaximumPercent: 200,
-      // Only valid with a load balancer (the ECS API refuses it otherwise).
+      // Only valid with a load balancer: a service without one fails to deploy with it set
+      // (aws-cloudformation/cfn-lint#3612; ECS "Service definition parameters").
       ...(route ? { healthCheckGracePeriodSeconds: args.healthCheckGracePeriodSeconds } : {}),
       // `pulumi up` succeeds only once the tasks run and pass their health checks; a deployment
       // the circuit breaker stops fails the update instead of reporting success with 0 tasks.

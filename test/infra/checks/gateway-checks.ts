@@ -7,6 +7,7 @@ import type { EksServer, EksTopology } from '../outcome/eks-topology.js';
 import { label, type ResourceGraph, T } from '../outcome/graph.js';
 import { albDecision, ingressBackend } from '../outcome/http-routing.js';
 import { connect, type Endpoint } from '../outcome/reachability.js';
+import type { ExternalGroup } from '../outcome/security-groups.js';
 import { topologyOf } from './eks-network.js';
 import { type Captured, REGION, type StackRuns } from './runs.js';
 import { HTTP_ENDPOINT } from './start-checks.js';
@@ -178,24 +179,50 @@ export function describeEcsGateway(runs: () => StackRuns): void {
       }
     });
 
-    it('no other workload reaches a third-party server: the tasks of another server are refused', () => {
+    it("no other workload reaches a third-party server: the tasks of another server, and a VPC workload whose own group lets everything out, are refused by the server's group", () => {
       // churnAdded runs a second third-party server (stateless, with a route of its own) next to them.
       const added = ecsTopology(runs().churnAdded.graph, REGION);
       const others = [...added.servers.values()].filter(
         (server) =>
           runs().churnAdded.config.servers[server.name]?.build !== 'app' &&
-          !upstreams.some((u) => u.name === server.name),
+          !upstreams.some((upstream) => upstream.name === server.name),
       );
       expect(others.length).toBeGreaterThan(0);
+      // Any other workload in the VPC (a bastion, a Lambda, a task of another stack), its egress wide open:
+      // only the upstream's own inbound rules stand in the way.
+      const open: ExternalGroup = {
+        id: 'sg-other-workload',
+        name: 'another workload',
+        rules: [
+          {
+            direction: 'egress',
+            protocol: '-1',
+            fromPort: 0,
+            toPort: 65535,
+            cidr: '0.0.0.0/0',
+            origin: 'all out',
+          },
+        ],
+      };
+      const model = { ...added.model, externalGroups: [...added.model.externalGroups, open] };
+      const stranger: Endpoint = {
+        name: 'another workload in the VPC',
+        eni: {
+          ...(app.task.eni as NonNullable<Endpoint['eni']>),
+          ip: app.task.eni!.ip.replace(/\d+$/, '200'),
+          securityGroupIds: [open.id],
+        },
+      };
       for (const upstream of upstreams) {
         const target = added.servers.get(upstream.name) as EcsServer;
-        for (const other of others) {
-          expectRefused(
-            connect(added.model, other.task, target.task, dnsOf(upstream).port),
-            `${other.name} → ${upstream.name}`,
-          );
+        const port = dnsOf(upstream).port;
+        for (const from of [...others.map((other) => other.task), stranger]) {
+          expectRefused(connect(model, from, target.task, port), `${from.name} → ${upstream.name}`);
         }
       }
+      // The same workload does reach what admits it (the ALB's listener): the refusals above are the
+      // upstream's inbound rules, not the sender's.
+      expectOpen(connect(model, stranger, added.alb.endpoint, 80));
     });
 
     it("each gateway URL in serverUrls reaches the app through the ALB, and maps to the path the upstream's process serves", async () => {
