@@ -40,14 +40,25 @@ export function requireEverythingServer(): void {
   }
 }
 
-/** One replica of the reference server. It listens on every interface by itself; the preload keeps it on loopback. */
-export async function startEverything(mode: EverythingMode, name: string): Promise<Upstream> {
+/**
+ * One replica of the reference server. It listens on every interface by itself; the preload keeps it
+ * on loopback: 127.0.0.1 and a free port, or the `host` and `port` given (any 127.x.y.z address, so
+ * replicas can share a port as DNS instances do). `env` is the rest of its environment.
+ */
+export async function startEverything(
+  mode: EverythingMode,
+  name: string,
+  options: { host?: string; port?: number; env?: Record<string, string> } = {},
+): Promise<Upstream> {
   requireEverythingServer();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
+  const host = options.host ?? '127.0.0.1';
   const upstream = launch(name, NODE22, ['--import', LOOPBACK_ONLY, EVERYTHING, mode], {
+    ...options.env,
     PORT: String(port),
+    LOOPBACK_HOST: host,
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
   await waitFor(
     `${name} (server-everything ${mode}) on ${url}`,
     async () => {

@@ -7,11 +7,12 @@ import { freePort, waitFor } from '../../helpers/ports.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis-server.js';
 import { appImageConfig } from '../checks/start-checks.js';
 import { userSettings } from '../expectations.js';
-import { runProgram, type Stack } from '../harness.js';
+import { promiseOf, readStackConfig, runProgram, type Stack } from '../harness.js';
 import { containerArgv, startedProcess } from '../outcome/container-start.js';
 import { ResourceGraph, T } from '../outcome/graph.js';
 import { ecsContainer, type PlatformContainer, type Probe, podContainer } from './environment.js';
 import type { ThrowawayCertificates } from './tls.js';
+import { type ReplayedUpstream, startUpstream } from './upstreams.js';
 
 /**
  * Replays the app as each platform would start it: the built image's process (argv from
@@ -24,7 +25,9 @@ import type { ThrowawayCertificates } from './tls.js';
  *   serves TLS with a throwaway certificate and requires that token, instead of the ElastiCache
  *   endpoint; NODE_EXTRA_CA_CERTS makes the app trust the throwaway CA (ElastiCache's chain is public);
  * - generated secrets (the Redis token, MCP_STATE_KEY) get fresh values of their declared length,
- *   since the mocks hand out short markers.
+ *   since the mocks hand out short markers;
+ * - with `upstream`, that third-party server runs as replicas on loopback behind a local DNS server
+ *   that answers its name in UPSTREAMS (see upstreams.ts), and UPSTREAM_DNS_SERVERS points there.
  */
 
 const execFileAsync = promisify(execFile);
@@ -37,6 +40,9 @@ export interface Replayed {
   redis: TestRedis;
   app: AppNode['process'];
   logs: string[];
+  /** The stack's `serverUrls` output: server name → the URL clients are given. */
+  serverUrls: Record<string, string>;
+  upstream?: ReplayedUpstream;
 }
 
 /**
@@ -48,8 +54,10 @@ export async function replay(
   platform: 'ecs' | 'eks',
   certificates: ThrowawayCertificates,
   overrides: Record<string, unknown> = {},
+  options: { upstream?: string } = {},
 ): Promise<Replayed> {
-  const run = await runProgram(stack, { ...userSettings(stack, platform), ...overrides });
+  const settings = { ...userSettings(stack, platform), ...overrides };
+  const run = await runProgram(stack, settings);
   const graph = new ResourceGraph(run.resources);
   const container =
     platform === 'ecs'
@@ -62,8 +70,21 @@ export async function replay(
   const local = new URL(redis.url);
   captured.hostname = local.hostname;
   captured.port = local.port;
+  const upstream = options.upstream
+    ? await startUpstream(
+        graph,
+        platform,
+        { ...readStackConfig(stack), ...settings },
+        container.env,
+        options.upstream,
+      ).catch(async (err: unknown) => {
+        await redis.close();
+        throw err;
+      })
+    : undefined;
   const env = {
     ...container.env,
+    ...(upstream ? { UPSTREAM_DNS_SERVERS: upstream.dns.address } : {}),
     PORT: String(port),
     // The separate metrics port, when the program sets one, is mapped like the traffic port.
     ...(container.env.METRICS_PORT ? { METRICS_PORT: String(await freePort()) } : {}),
@@ -83,8 +104,15 @@ export async function replay(
     () => logs.some((line) => safeJson(line)?.msg === 'listening') || undefined,
     60_000,
   );
-  await Promise.race([listening, refused]);
-  return { container, argv, env, port, redis, app: child, logs };
+  await Promise.race([listening, refused]).catch(async (err: unknown) => {
+    // Nothing this replay started may outlive it.
+    child.kill('SIGKILL');
+    await redis.close();
+    await upstream?.close();
+    throw err;
+  });
+  const serverUrls = (await promiseOf(run.outputs.serverUrls)) as Record<string, string>;
+  return { container, argv, env, port, redis, app: child, logs, serverUrls, upstream };
 }
 
 export async function runProbe(probe: Probe, replayed: Replayed): Promise<string> {
@@ -145,4 +173,5 @@ export async function stopReplay(replayed: Replayed | undefined): Promise<void> 
     await exited;
   }
   await replayed?.redis.close();
+  await replayed?.upstream?.close();
 }

@@ -9,6 +9,14 @@ import { type ThrowawayCertificates, throwawayCertificates } from './tls.js';
 
 /** The app booted exactly as each stack's task definition and pod spec start it (see boot.ts). */
 
+/** Which replica of the reference server answered: its `get-env` tool reports the loopback address it listens on. */
+async function replicaOf(client: Client): Promise<string> {
+  const result = (await client.callTool({ name: 'get-env', arguments: {} })) as {
+    content: { text: string }[];
+  };
+  return (JSON.parse(result.content[0]?.text ?? '{}') as { LOOPBACK_HOST: string }).LOOPBACK_HOST;
+}
+
 let certificates: ThrowawayCertificates;
 beforeAll(() => {
   // The image runs dist/ (app/Dockerfile); build it as the image's build stage does.
@@ -22,7 +30,7 @@ for (const stack of ['staging', 'production'] as const) {
     describe(`replay: the app on ${stack}, started as ${platform === 'ecs' ? 'its ECS task definition' : 'its pod spec'} says`, () => {
       let replayed: Replayed;
       beforeAll(async () => {
-        replayed = await replay(stack, platform, certificates);
+        replayed = await replay(stack, platform, certificates, {}, { upstream: 'everything' });
       }, 180_000);
       afterAll(() => stopReplay(replayed));
 
@@ -90,6 +98,52 @@ for (const stack of ['staging', 'production'] as const) {
         } finally {
           await client.close();
         }
+      });
+
+      it("completes MCP calls through the everything server's URL in serverUrls, its sessions spread over both replicas of the real server-everything", async () => {
+        const upstream = replayed.upstream!;
+        // The transport the stack's argv selects, on the port the stack gives the container.
+        expect(upstream.mode).toBe('streamableHttp');
+        expect(upstream.container.env.PORT).toBe('3001');
+        const url = new URL(replayed.serverUrls.everything as string);
+        expect(url.pathname).toBe('/servers/everything/mcp');
+        expect(url.origin).toBe(new URL(replayed.env.PUBLIC_URL as string).origin);
+        const key = (replayed.env.AUTH_API_KEYS as string).split(',')[0];
+        const replicas = new Set<string>();
+        for (let session = 0; session < 4; session++) {
+          const client = new Client({ name: `replay-gateway-${session}`, version: '1.0.0' });
+          const transport = new StreamableHTTPClientTransport(url, {
+            fetch: edgeFetch(replayed.port),
+            requestInit: { headers: { authorization: `Bearer ${key}` } },
+          });
+          try {
+            await client.connect(transport);
+            const replica = await replicaOf(client);
+            for (let call = 0; call < 2; call++) {
+              expect(
+                await client.callTool({ name: 'echo', arguments: { message: `${session}.${call}` } }),
+              ).toMatchObject({
+                content: [{ type: 'text', text: `Echo: ${session}.${call}` }],
+              });
+              // Each call of a session reaches the replica holding it (any other answers 400).
+              expect(await replicaOf(client)).toBe(replica);
+            }
+            replicas.add(replica);
+          } finally {
+            await client.close();
+          }
+        }
+        expect([...replicas].sort()).toEqual(
+          upstream.replicas.map((replica) => new URL(replica.url).hostname).sort(),
+        );
+        for (const replica of upstream.replicas) {
+          expect(
+            replica.logs.some((line) => line.includes('Session initialized')),
+            replica.name,
+          ).toBe(true);
+        }
+        // The app found them by the name in UPSTREAMS, through DNS.
+        expect(upstream.dns.queries(upstream.hostname)).toBeGreaterThan(0);
       });
     });
   }
