@@ -22,8 +22,13 @@ describe('redis: starting during an outage, held writes, rejected commands', () 
     return redis;
   }
 
-  async function node(nodeId: string, redis: TestRedis, env: Record<string, string> = {}): Promise<AppNode> {
-    const started = await startAppNode({ nodeId, env: clusterEnv(redis.url, env) });
+  async function node(
+    nodeId: string,
+    redis: TestRedis,
+    env: Record<string, string> = {},
+    awaitReady = true,
+  ): Promise<AppNode> {
+    const started = await startAppNode({ nodeId, env: clusterEnv(redis.url, env), awaitReady });
     stops.push(() => started.stop());
     return started;
   }
@@ -33,7 +38,7 @@ describe('redis: starting during an outage, held writes, rejected commands', () 
   it('a node started during an outage subscribes once Redis is back, and is not ready before', async () => {
     const redis = await redisServer();
     await redis.stop();
-    const late = await node('late', redis);
+    const late = await node('late', redis, {}, false);
     expect(await readyStatus(late)).toBe(503);
     // Long enough for ioredis to have given up on the SUBSCRIBE it queued at start.
     await new Promise((resolve) => setTimeout(resolve, 1_500));

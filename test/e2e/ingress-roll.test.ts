@@ -126,9 +126,18 @@ describe('end to end: the ingress controller rolls under an open stream', () => 
       port: cluster.nginx.port,
       workerShutdownTimeoutSeconds: WORKER_SHUTDOWN_SECONDS,
     });
-    const resumed = await fetch(`${replacement.url}/mcp`, {
-      headers: { ...headers(sessionId), 'last-event-id': received.at(-1)?.id as string },
-    });
+    const resume = () =>
+      fetch(`${replacement?.url}/mcp`, {
+        headers: { ...headers(sessionId), 'last-event-id': received.at(-1)?.id as string },
+      });
+    // Until the node sees the cut upstream connection close, the stream is still its own: it answers
+    // 409 "Stream already has an active connection", and a client retries, as the SDK's does.
+    let resumed = await resume();
+    for (const deadline = Date.now() + 10_000; resumed.status === 409 && Date.now() < deadline; ) {
+      await resumed.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      resumed = await resume();
+    }
     expect(resumed.status).toBe(200);
     const after = events(resumed);
     const rest: (number | 'result')[] = [];

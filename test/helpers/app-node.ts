@@ -19,6 +19,12 @@ export interface AppNode {
 export interface StartOptions extends SpawnOptions {
   env?: Record<string, string | undefined>;
   nodeId?: string;
+  /**
+   * Wait for `/ready` to answer 200 before returning (default true), as a platform waits before it
+   * routes traffic: a node listens before its Redis subscriber is confirmed, and answers 503 until then.
+   * False for a node that is meant to start while Redis is away.
+   */
+  awaitReady?: boolean;
 }
 
 export interface SpawnOptions {
@@ -78,6 +84,19 @@ export async function startAppNode(options: StartOptions = {}): Promise<AppNode>
     child.kill('SIGKILL');
     throw err;
   });
+  if (options.awaitReady ?? true) {
+    await waitFor(
+      `node ${nodeId} to be ready`,
+      async () => {
+        if (early !== undefined) throw new Error(`node ${nodeId} exited with ${early}:\n${logs.join('\n')}`);
+        return (await fetch(new URL('/ready', url))).status === 200 || undefined;
+      },
+      30_000,
+    ).catch((err: unknown) => {
+      child.kill('SIGKILL');
+      throw new Error(`${(err as Error).message}\n${logs.slice(-20).join('\n')}`);
+    });
+  }
   return {
     url,
     nodeId,
