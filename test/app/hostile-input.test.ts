@@ -284,7 +284,7 @@ describe('hostile input: the right 4xx, never a 5xx, no crash, no Redis change',
       },
       {
         label: 'NUL in session id',
-        headers: as(KEY_ALICE, { 'mcp-session-id': 'a'.repeat(31) + '%00' }),
+        headers: as(KEY_ALICE, { 'mcp-session-id': `${'a'.repeat(31)}%00` }),
         body: call,
         expect: [404],
       },

@@ -107,7 +107,8 @@ export function replayDockerfile(
         const target = dest.endsWith('/')
           ? join(inStage(stage, dest), posix.basename(path))
           : inStage(stage, dest);
-        cpSync(src, target, { recursive: true });
+        // What .dockerignore leaves out of the build context never reaches a COPY from it.
+        cpSync(src, target, { recursive: true, ...(source ? {} : { filter: sentToDocker }) });
       }
     } else if (keyword === 'RUN') {
       const command = text.replace(/--mount=\S+\s*/g, '');
