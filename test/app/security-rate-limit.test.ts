@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
+import { waitFor } from '../helpers/ports.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 import { apiKeyPrincipalOf, MCP_POST_HEADERS } from '../helpers/security.js';
 
@@ -75,8 +76,12 @@ describe('a per-principal rate limit shared by two nodes through Redis', () => {
     }
   });
 
-  it('logs each refusal with the principal', () => {
-    const lines = [...a.logs, ...b.logs].filter((line) => line.includes('"event":"rate_limited"'));
+  it('logs each refusal with the principal', async () => {
+    const refusals = () => [...a.logs, ...b.logs].filter((line) => line.includes('"event":"rate_limited"'));
+    // A line reaches stdout a moment after its 429 reached the client.
+    const lines = await waitFor('both refusals to be logged', () =>
+      refusals().length >= 2 ? refusals() : undefined,
+    ).catch(() => refusals());
     expect(lines.length).toBe(2);
     expect(lines[0]).toContain(apiKeyPrincipalOf(KEY_A));
   });

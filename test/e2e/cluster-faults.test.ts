@@ -116,7 +116,13 @@ describe('end to end: faults under load through nginx and 3 nodes', () => {
     await sleep(2_500);
     expect(await victim.kill('SIGKILL')).toBe('SIGKILL');
     const diedAt = performance.now();
-    await sleep(5_000);
+    await sleep(2_000);
+    await waitFor(
+      'every era to complete 50 calls after the kill',
+      () => ERAS.every((era) => load.counts(era, (r) => r.startedAt > diedAt).ok > 50),
+      30_000,
+      100,
+    );
     await Promise.all([load.stop(), publisher.stop()]);
     // The last notifications are still on their way down the streams.
     await sleep(500);
@@ -201,7 +207,12 @@ describe('end to end: faults under load through nginx and 3 nodes', () => {
       // Back in rotation: nginx sends the restarted process real traffic before the next goes down.
       await waitFor(`${node.nodeId} to serve calls again`, () => toolCallsIn(node.current.logs) > 0, 15_000);
     }
-    await sleep(1_000);
+    await waitFor(
+      'every era to complete 100 calls over the roll',
+      () => ERAS.every((era) => load.counts(era).ok > 100),
+      30_000,
+      100,
+    );
     await load.stop();
 
     report('rolling restart', load);
@@ -245,7 +256,14 @@ describe('end to end: faults under load through nginx and 3 nodes', () => {
       100,
     );
     const recoveredAt = performance.now();
-    await sleep(3_000);
+    // Full recovery is counted in calls, not seconds: every era completes its calls again (how many
+    // fit in a second is the benchmark's business, and a loaded 2-core machine fits few).
+    await waitFor(
+      'every era to complete 30 calls after recovery',
+      () => ERAS.every((era) => load.counts(era, (r) => r.startedAt > recoveredAt).ok >= 30),
+      30_000,
+      100,
+    );
     await load.stop();
 
     report('redis restart, all calls', load);
@@ -265,7 +283,7 @@ describe('end to end: faults under load through nginx and 3 nodes', () => {
       }
       const after = load.counts(era, (r) => r.startedAt > recoveredAt);
       expect(after.failed).toBe(0);
-      expect(after.ok).toBeGreaterThan(30);
+      expect(after.ok).toBeGreaterThanOrEqual(30);
     }
     // Redis kept the session records across its restart, so every session carries on.
     await expectSessionsKept(sessionsBefore);

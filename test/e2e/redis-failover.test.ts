@@ -137,7 +137,12 @@ describe('end to end: Redis failover and half-open sockets, under load through n
       100,
     );
     const readyAt = performance.now();
-    await sleep(3_000);
+    await waitFor(
+      'every era to complete 10 calls once ready again',
+      () => ALL_ERAS.every((era) => load.counts(era, (r) => r.startedAt > readyAt).ok > 10),
+      30_000,
+      100,
+    );
     await Promise.all([load.stop(), watch.stop()]);
 
     const resumedAt = resumedAfter(load, failover.startedAt);
@@ -197,7 +202,12 @@ describe('end to end: Redis failover and half-open sockets, under load through n
       100,
     );
     const readyAt = performance.now();
-    await sleep(3_000);
+    await waitFor(
+      'every era to complete 10 calls once ready again',
+      () => ALL_ERAS.every((era) => load.counts(era, (r) => r.startedAt > readyAt).ok > 10),
+      30_000,
+      100,
+    );
     await Promise.all([load.stop(), watch.stop()]);
 
     const resumedAt = resumedAfter(load, blackholedAt);
