@@ -134,6 +134,9 @@ export async function startNode(
     heartbeatMs,
     quotas,
     toolScopes: config.auth.toolScopes,
+    // Behind a load balancer that strips a path prefix (`ingress.path`), the endpoint a client is
+    // told to POST to must carry the prefix back: PUBLIC_URL names it.
+    messagesPath: `${config.http.publicUrl ? new URL(config.http.publicUrl).pathname.replace(/\/+$/, '') : ''}/messages`,
   });
   // Every change published on any node reaches the 2025 and 2024 streams held here; the 2026
   // listen streams subscribe to the bus themselves, inside createMcpHandler.

@@ -34,10 +34,11 @@ export async function connectLegacyClient(
     token?: string;
     /** Wraps the routed fetch, e.g. to observe the event streams the client receives. */
     wrapFetch?: (routed: typeof fetch) => typeof fetch;
+    path?: string;
   } = {},
 ) {
   const routed = routedFetch(target, options.token);
-  const transport = new V1Transport(new URL('/mcp', target()), {
+  const transport = new V1Transport(new URL(options.path ?? '/mcp', target()), {
     fetch: options.wrapFetch ? options.wrapFetch(routed) : routed,
   });
   const client = new V1Client({ name, version: '1.0.0' }, { capabilities: options.capabilities });

@@ -52,8 +52,8 @@ export interface LegacySseSessionsOptions {
   quotas: PrincipalQuotas;
   /** OAUTH_TOOL_SCOPES, checked on each POST that carries a tools/call (see tool-scopes.ts). */
   toolScopes?: Record<string, string[]>;
-  /** Where clients POST their messages; the session id is appended as `?sessionId=`. */
-  messagesPath?: string;
+  /** Where clients POST their messages, as they address it; the session id is appended as `?sessionId=`. */
+  messagesPath: string;
 }
 
 /** Marks the replayed initialize of a restored session. */
@@ -77,7 +77,7 @@ export class LegacySseSessions {
   private readonly messagesPath: string;
 
   constructor(private readonly options: LegacySseSessionsOptions) {
-    this.messagesPath = options.messagesPath ?? '/messages';
+    this.messagesPath = options.messagesPath;
     options.relay.onEnvelope('sse-messages', (envelope) => this.deliverRelayed(envelope));
     this.ticker = setInterval(() => void this.heartbeat(), options.heartbeatMs);
     this.ticker.unref();
