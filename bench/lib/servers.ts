@@ -15,7 +15,13 @@ export const UNREACHABLE_RATE_LIMITS = {
 
 /** The plain SDK in-memory server (bench/baseline/server.ts), as a child process like our nodes. */
 export function startBaseline(entries: Entries): Promise<Server> {
-  return startAppNode({ nodeId: 'sdk-baseline', entry: entries.baseline, maxLogLines: MAX_LOG_LINES });
+  // It serves only /mcp: no /ready to wait for.
+  return startAppNode({
+    nodeId: 'sdk-baseline',
+    entry: entries.baseline,
+    maxLogLines: MAX_LOG_LINES,
+    awaitReady: false,
+  });
 }
 
 /** The environment of a bench node in cluster mode (Redis), keys under `bench:`. */
