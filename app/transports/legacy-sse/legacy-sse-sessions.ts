@@ -161,6 +161,11 @@ export class LegacySseSessions {
     };
     this.live.set(record.id, session);
     this.options.metrics.activeSessions.inc();
+    if (res.destroyed) {
+      // The client left while the stream was being set up: forget it now, lease and owner record too.
+      await transport.close();
+      return undefined;
+    }
 
     if (resumeId !== undefined && Object.keys(record.initializeParams).length > 0) {
       await this.replayInitialize(session);

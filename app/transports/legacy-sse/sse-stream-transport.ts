@@ -100,12 +100,18 @@ export class SseStreamTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    if (!this.res.writableEnded) this.res.end();
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.end();
     this.finish();
   }
 
   private write(chunk: string): void {
     if (this.closed || this.res.writableEnded) return;
+    // A client that left before start() listened for 'close' is seen here, at the latest on the
+    // next heartbeat: writing to its destroyed response would fail silently, forever.
+    if (this.res.destroyed) {
+      this.finish();
+      return;
+    }
     this.res.write(chunk);
   }
 
