@@ -10,6 +10,13 @@ import {
   type Transport,
 } from '@modelcontextprotocol/server';
 
+/**
+ * The most a stream may have queued for a client that does not read (a stalled or vanished
+ * client whose TCP window is shut): past it the stream is cut, and the client resumes with
+ * `GET /sse?sessionId=`. Without a cap the node buffers for it without bound (review §1 finding 10).
+ */
+export const MAX_QUEUED_BYTES = 1024 * 1024;
+
 export interface SseStreamTransportOptions {
   sessionId: string;
   /** The POST endpoint announced to the client, with the session id in its query. */
@@ -113,6 +120,7 @@ export class SseStreamTransport implements Transport {
       return;
     }
     this.res.write(chunk);
+    if (this.res.writableLength > MAX_QUEUED_BYTES) this.res.destroy();
   }
 
   private finish(): void {
