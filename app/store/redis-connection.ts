@@ -18,6 +18,9 @@ import { isFailoverReply } from './redis-errors.js';
  *   forever). The command that got it fails (503 with Retry-After, the client retries) rather than
  *   being resent: until DNS moves, the endpoint may still name the old primary.
  * - Reconnects forever with capped exponential backoff and jitter, so service resumes by itself.
+ * - Auto-pipelining: commands issued in the same event-loop turn leave in one write. A request's
+ *   session check and its per-principal rate limit are sent together this way, so they cost one
+ *   round trip in series while each script still touches a single hash slot (Redis Cluster).
  * `rediss://` URLs get TLS (ElastiCache in-transit encryption) from ioredis itself.
  */
 export function connectRedis(
@@ -33,6 +36,7 @@ export function connectRedis(
     keepAlive: 10_000,
     connectTimeout: 5_000,
     lazyConnect: true,
+    enableAutoPipelining: true,
     retryStrategy: (attempt) =>
       Math.min(50 * 2 ** Math.min(attempt, 6), 2_000) + Math.floor(Math.random() * 100),
     reconnectOnError: (err) => {
