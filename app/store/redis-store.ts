@@ -129,7 +129,10 @@ export function createRedisStore(deps: {
         parseSubscriptions(await redis.hget(keys.session(id), 'subscriptions')),
       ),
     remove: (id) =>
-      timed('session.remove', async () => (await redis.del(keys.session(id), keys.sessionMemory(id))) > 0),
+      timed(
+        'session.remove',
+        async () => (await redis.del(keys.session(id), keys.sessionMemory(id), keys.sessionEvents(id))) > 0,
+      ),
   };
 
   const memory: MemoryStore = {
