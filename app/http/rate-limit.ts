@@ -10,7 +10,7 @@ type Scope = 'ip' | 'principal';
 /**
  * A rate-limit check left for the route to run: it answers a web Response (429) to refuse, or
  * nothing to let the request through. The route runs it exactly once, together with its own first
- * Redis command, so that both leave in one write (ioredis auto-pipelining): one round trip.
+ * Redis command, so that the two round trips overlap: one in series.
  */
 export type Admission = () => Promise<globalThis.Response | undefined>;
 

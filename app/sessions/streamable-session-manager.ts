@@ -154,8 +154,8 @@ export class StreamableSessionManager {
     if (!isWellFormedSessionId(sessionId)) return sessionNotFoundResponse();
 
     const principal = principalOf(options.authInfo);
-    // Issued in the same tick, the rate limit and the session check leave in one write (ioredis
-    // auto-pipelining): one round trip. Each touches one hash slot, as Redis Cluster requires.
+    // The rate limit and the session check are sent together and awaited together: one round trip
+    // in series. Each touches one hash slot, as Redis Cluster requires.
     const [status, refusal] = await Promise.all([
       this.options.store.touch(sessionId, principal),
       options.admit?.(),

@@ -10,7 +10,7 @@ const TARGET = 1;
 const CALLS = 300;
 const PARALLEL = 4;
 /** What the delay proxy adds to each Redis reply, and how many calls are timed one at a time. */
-const DELAY_MS = 20;
+const DELAY_MS = 50;
 const SERIAL_CALLS = 40;
 
 interface Variant {
