@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import { principalOf } from '../mcp/principal.js';
 import type { ServerFactory } from '../mcp/server-factory.js';
 import type { Metrics } from '../metrics.js';
-import type { PrincipalQuotas } from '../quotas/principal-quotas.js';
+import type { PrincipalQuotas, StreamLease } from '../quotas/principal-quotas.js';
 import { QuotaExceededError } from '../quotas/quota-exceeded.js';
 import type { NodeRelay } from '../relay/node-relay.js';
 import { namespaceServerRequests } from '../relay/request-id-namespace.js';
@@ -183,27 +183,34 @@ export class StreamableSessionManager {
       );
       if (relayed) return relayed;
     }
-    let session = this.acquire(sessionId);
-    if (!session) {
+    // tenant-limits: QUOTA_STREAMS_PER_PRINCIPAL counts a GET stream as it does a 2024 one. The
+    // session is the lease's member, so a stream resumed on another node takes no second place.
+    let lease: StreamLease | undefined;
+    if (request.method === 'GET' && this.options.quotas) {
       try {
-        session = this.hold(sessionId, await this.restore(sessionId, options));
+        lease = await this.options.quotas.openStream(principal, sessionId);
       } catch (err) {
-        if (err instanceof SessionGoneError) return sessionNotFoundResponse();
+        if (err instanceof QuotaExceededError) return err.toResponse();
         throw err;
       }
     }
+    let session = this.acquire(sessionId);
     let response: Response;
     try {
+      session ??= this.hold(sessionId, await this.restore(sessionId, options));
       response = await session.transport.handleRequest(request, options);
     } catch (err) {
-      this.release(sessionId, session);
+      lease?.release();
+      if (session) this.release(sessionId, session);
+      if (err instanceof SessionGoneError) return sessionNotFoundResponse();
       throw err;
     }
+    if (lease && !response.ok) lease.release();
     return this.holdWhileOpen(
       sessionId,
       session,
       response,
-      request.method === 'GET' ? request.signal : undefined,
+      request.method === 'GET' ? { signal: request.signal, lease } : undefined,
     );
   }
 
@@ -355,7 +362,7 @@ export class StreamableSessionManager {
     sessionId: string,
     session: LiveSession,
     response: Response,
-    getStream?: AbortSignal,
+    getStream?: { signal: AbortSignal; lease: StreamLease | undefined },
   ): Response {
     if (!response.body) {
       this.release(sessionId, session);
@@ -368,6 +375,7 @@ export class StreamableSessionManager {
       if (!open) return;
       open = false;
       if (counted) session.openGetStreams--;
+      getStream?.lease?.release();
       this.release(sessionId, session);
     };
     const reader = response.body.getReader();
@@ -376,8 +384,8 @@ export class StreamableSessionManager {
       reader.cancel().catch(() => undefined);
     };
     // The client may have gone while the stream was being opened.
-    if (getStream?.aborted) leave();
-    else getStream?.addEventListener('abort', leave, { once: true });
+    if (getStream?.signal.aborted) leave();
+    else getStream?.signal.addEventListener('abort', leave, { once: true });
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {

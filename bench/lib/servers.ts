@@ -14,9 +14,10 @@ export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef';
 export const BENCH_AUTH_HEADERS = { authorization: `Bearer ${BENCH_API_KEY}` };
 
 /**
- * Production settings for our nodes: API-key authentication on, so that the per-principal limit runs
- * as well as the per-IP one, with both raised out of reach (one load generator on one IP is meant to
- * exceed them). The limiters still run on every request, so their cost is in every number.
+ * Production settings for our nodes: API-key authentication on, so that the per-principal limit and
+ * quotas run as well as the per-IP limit, with all of them raised out of reach (one load generator
+ * on one IP, with one key, is meant to exceed them). They still run on every request, so their cost
+ * is in every number.
  */
 export const PRODUCTION_SETTINGS = {
   AUTH_MODE: 'apikey',
@@ -25,6 +26,8 @@ export const PRODUCTION_SETTINGS = {
   RATE_LIMIT_WINDOW_SECONDS: '1',
   RATE_LIMIT_PER_IP: '1000000',
   RATE_LIMIT_PER_PRINCIPAL: '1000000',
+  QUOTA_SESSIONS_PER_PRINCIPAL: '1000000',
+  QUOTA_STREAMS_PER_PRINCIPAL: '1000000',
 };
 
 /** The plain SDK in-memory server (bench/baseline/server.ts), as a child process like our nodes. */
