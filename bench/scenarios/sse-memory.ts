@@ -39,6 +39,7 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     await openSessions(url, recording, 20); // warm the code paths before the idle sample
     await settle();
     const idle = sampleProcess(pid).rssBytes;
+    const idleHeap = await heapUsed(node.url);
 
     ctx.log(`(e) opening ${count} sessions`);
     const sessions = await openSessions(url, recording, count, 16);
@@ -46,6 +47,7 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     await new Promise((resolve) => setTimeout(resolve, WARM_SECONDS * 1000 * 2));
     await settle();
     const withSessions = sampleProcess(pid).rssBytes;
+    const withSessionsHeap = await heapUsed(node.url);
 
     ctx.log(`(e) opening ${count} GET streams`);
     const headers: Record<string, string> = { ...recording.toolCall.headers, accept: 'text/event-stream' };
@@ -84,8 +86,11 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     await Promise.all(Array.from({ length: 32 }, openOne));
     await settle();
     const withStreams = sampleProcess(pid).rssBytes;
-    const perSession = (withSessions - idle) / count;
+    const withStreamsHeap = await heapUsed(node.url);
+    const perSessionRss = (withSessions - idle) / count;
+    const perSession = (withSessionsHeap - idleHeap) / count;
     const perStream = (withStreams - withSessions) / count;
+    const perStreamHeap = (withStreamsHeap - withSessionsHeap) / count;
     const perSessionAndStream = (withStreams - idle) / count;
     // The target is about 10,000 streams: a smaller run (--quick, or a low open-file limit) has no verdict.
     const met =
@@ -98,27 +103,36 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
       title: `Idle sessions and GET streams: RSS with ${count.toLocaleString('en')} of each on one node`,
       target: `≤ ${TARGET_SESSION_KIB} KiB per idle session and ≤ ${TARGET_STREAM_KIB} KiB per idle GET stream, at 10,000 of each`,
       met,
-      headline: `${fmt(perSession / 1024, 1)} KiB per idle session, ${fmt(perStream / 1024, 1)} KiB per idle GET stream (${fmt(withStreams / MiB)} MiB RSS with ${count.toLocaleString('en')} of each)`,
+      headline: `${fmt(perSession / 1024, 1)} KiB of heap per idle session (RSS high-water mark of opening them: ${fmt(perSessionRss / 1024, 1)} KiB), ${fmt(perStream / 1024, 1)} KiB RSS per idle GET stream (${fmt(withStreams / MiB)} MiB RSS with ${count.toLocaleString('en')} of each)`,
       details: [
         `One node on Redis. ${count.toLocaleString('en')} 2025-era sessions (\`initialize\` + \`initialized\`), left idle for`,
         `${WARM_SECONDS * 2} s (SESSION_WARM_SECONDS=${WARM_SECONDS} here, 30 by default: an idle session's server instance is closed`,
         'after it), then one idle GET stream on each, held open by the bench with their heartbeats drained.',
-        'RSS read from /proc after 2 s of quiet.',
+        "RSS read from /proc after 2 s of quiet; V8 heap in use from the node's own `nodejs_heap_size_used_bytes`.",
+        'An idle session is judged on heap: V8 keeps the pages it grew to while the sessions were being opened (their',
+        'instances were warm then), so RSS stays at that high-water mark although the instances are gone; the next',
+        'burst reuses those pages. A stream is judged on RSS: it holds a socket and buffers outside the heap too.',
         `Open-file limit: ${fdLimit} (the \`bench\` npm script raises the soft limit to the hard one).`,
         '',
-        '| state | RSS MiB |',
-        '|---|---:|',
-        `| idle (warm) | ${fmt(idle / MiB)} |`,
-        `| ${count.toLocaleString('en')} idle sessions, no streams | ${fmt(withSessions / MiB)} |`,
-        `| ${count.toLocaleString('en')} sessions with a GET stream each | **${fmt(withStreams / MiB)}** |`,
+        '| state | RSS MiB | heap in use MiB |',
+        '|---|---:|---:|',
+        `| idle (warm) | ${fmt(idle / MiB)} | ${fmt(idleHeap / MiB)} |`,
+        `| ${count.toLocaleString('en')} idle sessions, no streams | ${fmt(withSessions / MiB)} | ${fmt(withSessionsHeap / MiB)} |`,
+        `| ${count.toLocaleString('en')} sessions with a GET stream each | **${fmt(withStreams / MiB)}** | ${fmt(withStreamsHeap / MiB)} |`,
         '',
-        `Per idle session: ${fmt(perSession / 1024, 1)} KiB. Per stream: ${fmt(perStream / 1024, 1)} KiB. Per session with its stream: ${fmt(perSessionAndStream / 1024, 1)} KiB.`,
+        `Per idle session: **${fmt(perSession / 1024, 1)} KiB** of heap (${fmt(perSessionRss / 1024, 1)} KiB of RSS). Per idle GET stream: **${fmt(perStream / 1024, 1)} KiB** of RSS (${fmt(perStreamHeap / 1024, 1)} KiB of heap). Per session with its stream: ${fmt(perSessionAndStream / 1024, 1)} KiB of RSS.`,
       ].join('\n'),
     };
   } finally {
     for (const req of requests) req.destroy();
     await node?.stop();
   }
+}
+
+/** The node's own V8 heap in use, from its /metrics (prom-client's default metrics). */
+async function heapUsed(nodeUrl: string): Promise<number> {
+  const metrics = await (await fetch(`${nodeUrl}/metrics`)).text();
+  return Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
 }
 
 function settle(): Promise<void> {
