@@ -45,6 +45,7 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     const sessions = await openSessions(url, recording, count, 16);
     // Idle: past their warm time, and the sweep that closes warm instances has run.
     await new Promise((resolve) => setTimeout(resolve, WARM_SECONDS * 1000 * 2));
+    await instancesClosed(node.url);
     await settle();
     const withSessions = sampleProcess(pid).rssBytes;
     const withSessionsHeap = await heapUsed(node.url);
@@ -129,10 +130,30 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
   }
 }
 
-/** The node's own V8 heap in use, from its /metrics (prom-client's default metrics). */
+/**
+ * The node's own V8 heap in use, from its /metrics (prom-client's default metrics): the least of
+ * five readings a second apart, since garbage counts as in use until a collection runs.
+ */
 async function heapUsed(nodeUrl: string): Promise<number> {
-  const metrics = await (await fetch(`${nodeUrl}/metrics`)).text();
-  return Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
+  let least = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 5; i++) {
+    const metrics = await (await fetch(`${nodeUrl}/metrics`)).text();
+    const used = Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(metrics)?.[1]);
+    least = Math.min(least, used);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  return least;
+}
+
+/** Waits (up to a minute) until the node holds no warm server instance: every session is idle. */
+async function instancesClosed(nodeUrl: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const health = (await (await fetch(`${nodeUrl}/health`)).json()) as { activeSessions: number };
+    if (health.activeSessions === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error('the idle sessions kept their server instances past SESSION_WARM_SECONDS');
 }
 
 function settle(): Promise<void> {
