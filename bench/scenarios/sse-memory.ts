@@ -10,6 +10,7 @@ const TARGET_STREAM_KIB = 6;
 const TARGET_STREAMS = 10_000;
 /** SESSION_WARM_SECONDS for this node: sessions are idle once it has passed since their last request. */
 const WARM_SECONDS = 5;
+const GC_ON_SIGNAL = 'data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc())';
 const MiB = 2 ** 20;
 /** File descriptors kept free for everything else the processes do. */
 const FD_HEADROOM = 1_000;
@@ -27,6 +28,8 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     node = await startFleetNode(ctx.entries, ctx.redis.url, {
       nodeId: 'bench-e',
       env: { SESSION_CACHE_MAX: String(wanted * 2), SESSION_WARM_SECONDS: String(WARM_SECONDS) },
+      // Bench only: a full garbage collection on SIGUSR2, so that heap in use counts live objects.
+      nodeArgs: ['--expose-gc', '--import', GC_ON_SIGNAL],
     });
     const pid = pidOf(node);
     const fdLimit = Math.min(openFileLimit('self'), openFileLimit(String(pid)));
@@ -39,7 +42,7 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     await openSessions(url, recording, 20); // warm the code paths before the idle sample
     await settle();
     const idle = sampleProcess(pid).rssBytes;
-    const idleHeap = await heapUsed(node.url);
+    const idleHeap = await heapUsed(node.url, pid);
 
     ctx.log(`(e) opening ${count} sessions`);
     const sessions = await openSessions(url, recording, count, 16);
@@ -48,7 +51,7 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     await instancesClosed(node.url);
     await settle();
     const withSessions = sampleProcess(pid).rssBytes;
-    const withSessionsHeap = await heapUsed(node.url);
+    const withSessionsHeap = await heapUsed(node.url, pid);
 
     ctx.log(`(e) opening ${count} GET streams`);
     const headers: Record<string, string> = { ...recording.toolCall.headers, accept: 'text/event-stream' };
@@ -87,7 +90,7 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     await Promise.all(Array.from({ length: 32 }, openOne));
     await settle();
     const withStreams = sampleProcess(pid).rssBytes;
-    const withStreamsHeap = await heapUsed(node.url);
+    const withStreamsHeap = await heapUsed(node.url, pid);
     const perSessionRss = (withSessions - idle) / count;
     const perSession = (withSessionsHeap - idleHeap) / count;
     const perStream = (withStreams - withSessions) / count;
@@ -131,18 +134,14 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
 }
 
 /**
- * The node's own V8 heap in use, from its /metrics (prom-client's default metrics): the least of
- * five readings a second apart, since garbage counts as in use until a collection runs.
+ * The node's own V8 heap in use, from its /metrics (prom-client's default metrics), right after a
+ * full collection (SIGUSR2, GC_ON_SIGNAL): garbage would otherwise count as in use until one runs.
  */
-async function heapUsed(nodeUrl: string): Promise<number> {
-  let least = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 5; i++) {
-    const metrics = await (await fetch(`${nodeUrl}/metrics`)).text();
-    const used = Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(metrics)?.[1]);
-    least = Math.min(least, used);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
-  return least;
+async function heapUsed(nodeUrl: string, pid: number): Promise<number> {
+  process.kill(pid, 'SIGUSR2');
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const metrics = await (await fetch(`${nodeUrl}/metrics`)).text();
+  return Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(metrics)?.[1]);
 }
 
 /** Waits (up to a minute) until the node holds no warm server instance: every session is idle. */
