@@ -86,6 +86,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SESSION_TTL_SECONDS: integer('SESSION_TTL_SECONDS', 2, 7 * 24 * 3600, 1800),
   SESSION_CACHE_MAX: integer('SESSION_CACHE_MAX', 1, 1_000_000, 10_000),
+  SESSION_WARM_SECONDS: integer('SESSION_WARM_SECONDS', 1, 3600, 30),
   MCP_STATE_KEY: optionalString.refine(
     (v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32,
     'expected at least 32 bytes (generate one with: openssl rand -base64 48)',
@@ -99,7 +100,7 @@ const EnvSchema = z.object({
   HTTP_KEEP_ALIVE_SECONDS: integer('HTTP_KEEP_ALIVE_SECONDS', 1, 7200, 5),
   // Resumable event streams (Last-Event-ID on any node).
   EVENT_STREAM_MAX_EVENTS: integer('EVENT_STREAM_MAX_EVENTS', 1, 100_000, 1000),
-  EVENT_STREAM_TTL_SECONDS: integer('EVENT_STREAM_TTL_SECONDS', 10, 7 * 24 * 3600, 1800),
+  EVENT_STREAM_TTL_SECONDS: integer('EVENT_STREAM_TTL_SECONDS', 10, 7 * 24 * 3600, 120),
   SSE_RETRY_MILLISECONDS: integer('SSE_RETRY_MILLISECONDS', 100, 600_000, 1000),
   // Security (see SECURITY.md). Values are never echoed in errors: some of them are secrets.
   AUTH_MODE: z.enum(['none', 'apikey', 'oauth']).optional(),
@@ -180,6 +181,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   sessionTtlSeconds: number;
   sessionCacheMax: number;
+  /** How long an idle 2025-era session keeps its server instance on a node before it is closed. */
+  sessionWarmSeconds: number;
   stateKey: string;
   /** MCP_STATE_KEY_PREVIOUS: the key being rotated out, still accepted when verifying. */
   previousStateKey: string | undefined;
@@ -299,6 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
     sessionCacheMax: e.SESSION_CACHE_MAX,
+    sessionWarmSeconds: e.SESSION_WARM_SECONDS,
     stateKey: e.MCP_STATE_KEY ?? randomBytes(48).toString('base64'),
     stateKeyGenerated: e.MCP_STATE_KEY === undefined,
     previousStateKey: e.MCP_STATE_KEY_PREVIOUS,

@@ -117,7 +117,7 @@ export async function startNode(
     metrics,
     logger,
     cacheMax: config.sessionCacheMax,
-    idleMs: config.sessionTtlSeconds * 1000,
+    warmMs: config.sessionWarmSeconds * 1000,
     heartbeatMs,
     eventStores,
     retryIntervalMs: config.eventStream.retryMs,

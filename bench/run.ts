@@ -35,7 +35,7 @@ const TITLES: Record<string, string> = {
   b: 'Redis round trips per tool call',
   c: 'session restore on a foreign node',
   d: 'cross-node notification latency',
-  e: 'idle SSE stream memory',
+  e: 'idle session and GET stream memory',
   f: 'cold start to /ready',
   g: 'nginx cluster, 1 node against 3',
   h: 'gateway: proxied against direct',

@@ -15,6 +15,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { StreamableSessionManager } from '../sessions/streamable-session-manager.js';
 import type { FleetStore } from '../store/types.js';
+import { type Admission, takeAdmission } from './rate-limit.js';
 
 /**
  * `/mcp`: one endpoint, two eras, any node. 2026-07-28 requests (which carry the per-request
@@ -27,14 +28,21 @@ export function createMcpEndpoint(deps: {
   store: FleetStore;
   logger: Logger;
 }) {
-  const fetch = async (request: Request, options: McpHandlerRequestOptions = {}): Promise<Response> => {
+  const fetch = async (
+    request: Request,
+    options: McpHandlerRequestOptions = {},
+    admit?: Admission,
+  ): Promise<Response> => {
     // Fail fast while the store is down: the load balancer is pulling this node (ready = 503),
     // and a request that would hang on Redis helps nobody.
     if (!deps.store.isAvailable()) return storeUnavailableResponse();
     try {
       if (await isLegacyRequest(request, options.parsedBody)) {
-        return await deps.sessions.handle(request, options);
+        // The session manager sends the per-principal limit with its session check.
+        return await deps.sessions.handle(request, { ...options, admit });
       }
+      const refusal = await admit?.();
+      if (refusal) return refusal;
       return await deps.modern.fetch(request, options);
     } catch (err) {
       if (err instanceof StoreUnavailableError) return storeUnavailableResponse();
@@ -43,11 +51,19 @@ export function createMcpEndpoint(deps: {
     }
   };
 
-  const handler = toNodeHandler(
-    { fetch },
-    { onerror: (err) => deps.logger.warn({ err: err.message }, 'MCP request failed in the HTTP adapter') },
-  );
-  return (req: ExpressRequest, res: ExpressResponse) => handler(req, flushEventStreamHeaders(res), req.body);
+  const adapterOptions = {
+    onerror: (err: Error) => deps.logger.warn({ err: err.message }, 'MCP request failed in the HTTP adapter'),
+  };
+  const handler = toNodeHandler({ fetch }, adapterOptions);
+  return (req: ExpressRequest, res: ExpressResponse) => {
+    // The adapter passes only authInfo and the parsed body through: a deferred rate limit
+    // (app/http/rate-limit.ts) rides in a per-request wrapper.
+    const admit = takeAdmission(req);
+    const handle = admit
+      ? toNodeHandler({ fetch: (request, options) => fetch(request, options, admit) }, adapterOptions)
+      : handler;
+    return handle(req, flushEventStreamHeaders(res), req.body);
+  };
 }
 
 /**

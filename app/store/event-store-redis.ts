@@ -25,8 +25,20 @@ const STREAM_START = '0-0';
 
 /**
  * Resumable streams on Redis Streams, so that a client whose stream broke can resume with
- * `Last-Event-ID` on any node. Each write appends, caps the stream and slides its TTL in one
- * script; a replay is one XRANGE after the client's last position.
+ * `Last-Event-ID` on any node.
+ *
+ * All the streams of a session share one Redis Stream (`session:{id}:events`), whose entries name
+ * their stream: one key per session, not per call, so Redis keeps one listpack per session
+ * (a stream key costs about 4.5 KiB before its first entry is stored). Each append caps the Stream,
+ * drops entries older than the TTL and slides the TTL, in one script on one key (one hash slot).
+ *
+ * - **A POST's stream** has one writer, the node running the request, so its event ids are minted
+ *   here (`0-<n>`, from a counter per session instance) and the append is sent without waiting:
+ *   the response is written to the client at once, and the append leaves in the same round trip as
+ *   whatever Redis work comes next. A client that resumes on another node before the append lands
+ *   is followed until the response is stored.
+ * - **The standalone GET stream** may be written by any node that holds it, one after another, so
+ *   its positions are the entry ids Redis assigns, and each append is awaited.
  */
 export function createRedisEventStores(deps: {
   redis: Redis;
@@ -36,38 +48,55 @@ export function createRedisEventStores(deps: {
 }): SessionEventStores {
   const { redis, keys, limits } = deps;
   const scripts = defineScripts(redis, { appendEvent: 'append-event-1.lua' });
+  const append = (sessionId: string, streamId: string, position: string, message: JSONRPCMessage) =>
+    scripts.appendEvent(
+      keys.sessionEvents(sessionId),
+      limits.maxEventsPerStream,
+      limits.ttlSeconds,
+      streamId,
+      position,
+      JSON.stringify(message),
+    ) as Promise<string>;
+  const unstored = (sessionId: string, streamId: string, err: unknown) => {
+    if (!isOutage(classifyRedisError(err))) {
+      deps.logger?.error({ sessionId, streamId, err: (err as Error).message }, 'redis refused an event');
+      return;
+    }
+    deps.logger?.warn(
+      { sessionId, streamId, err: (err as Error).message },
+      'event store unreachable: message delivered without resumability',
+    );
+  };
 
   return {
     forSession(sessionId: string): EventStore {
+      /** The last position minted for this session's POST streams on this instance. */
+      let sequence = 0;
       return {
         async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
           if (!isValidStreamId(streamId))
             throw new Error(`refusing to store events for stream id ${streamId}`);
-          // The SDK writes a priming event (`{}`, nothing to replay) first on each new POST stream,
-          // only to hand the client an id to resume from. The start of the stream is that id: a
-          // replay after `0-0` is the whole stream. One Redis write per call saved.
+          // The SDK writes a priming event (`{}`, nothing to replay) first on each new stream, only
+          // to hand the client an id to resume from. The start of the stream is that id.
           if (!isReplayable(message)) return formatEventId(streamId, STREAM_START);
-          let position: string;
-          try {
-            position = (await scripts.appendEvent(
-              keys.sessionEventStream(sessionId, streamId),
-              limits.maxEventsPerStream,
-              limits.ttlSeconds,
-              JSON.stringify(message),
-            )) as string;
-          } catch (err) {
-            if (!isOutage(classifyRedisError(err))) throw err;
-            // Redis is unreachable, or failing over (READONLY). The SDK transport sends nothing when storeEvent throws, so the
-            // client would wait forever for this response (seen in test/e2e/cluster-faults.test.ts).
-            // Deliver it live, unstored, under an id positioned at this instant: resuming after it
-            // replays whatever was stored later.
-            deps.logger?.warn(
-              { sessionId, streamId, err: (err as Error).message },
-              'event store unreachable: message delivered without resumability',
+          if (streamId !== STANDALONE_STREAM_ID) {
+            const position = `0-${++sequence}`;
+            append(sessionId, streamId, position, message).catch((err: unknown) =>
+              unstored(sessionId, streamId, err),
             );
-            position = `${Date.now()}-0`;
+            return formatEventId(streamId, position);
           }
-          return formatEventId(streamId, position);
+          try {
+            return formatEventId(streamId, await append(sessionId, streamId, '', message));
+          } catch (err) {
+            // Redis is unreachable, or failing over (READONLY). The SDK transport sends nothing
+            // when storeEvent throws, so the client would wait forever (seen in
+            // test/e2e/cluster-faults.test.ts). Deliver it live, unstored, under an id positioned
+            // at this instant: resuming after it replays whatever was stored later.
+            if (!isOutage(classifyRedisError(err))) throw err;
+            unstored(sessionId, streamId, err);
+            return formatEventId(streamId, `${Date.now()}-0`);
+          }
         },
         async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
           return parseEventId(eventId)?.streamId;
@@ -75,26 +104,35 @@ export function createRedisEventStores(deps: {
         async replayEventsAfter(lastEventId, { send }): Promise<StreamId> {
           const parsed = parseEventId(lastEventId);
           if (!parsed) throw new InvalidEventIdError();
-          const key = keys.sessionEventStream(sessionId, parsed.streamId);
+          const key = keys.sessionEvents(sessionId);
+          // The GET stream's positions are entry ids: read after it. A POST stream's are its own
+          // sequence: read the session's Stream (capped) and keep that stream's later entries.
+          const standalone = parsed.streamId === STANDALONE_STREAM_ID;
+          const after = standalone ? STREAM_START : parsed.position;
           // A request's stream may be resumed here while the request still runs on the node
           // that received it. This node cannot take over that stream (the SDK closes a resumed
           // request stream it does not own once this returns), so it follows the stored events
           // until the response is among them, or until the follow window ends and the client
           // resumes again. The standalone GET stream needs no following: it lives on here.
-          const follow = parsed.streamId !== STANDALONE_STREAM_ID;
           const deadline = Date.now() + RESUME_FOLLOW_MS;
-          let position = parsed.position;
+          let cursor = standalone ? `(${parsed.position}` : '-';
           for (;;) {
-            const entries = await redis.xrange(key, `(${position}`, '+', 'COUNT', limits.maxEventsPerStream);
+            const entries = await redis.xrange(key, cursor, '+', 'COUNT', limits.maxEventsPerStream);
             let answered = false;
-            for (const [entryPosition, fields] of entries) {
-              position = entryPosition;
-              const message = JSON.parse(fields[1] ?? '{}') as JSONRPCMessage;
+            for (const [entryId, fields] of entries) {
+              cursor = `(${entryId}`;
+              const entry = fieldsOf(fields);
+              if (entry.s !== parsed.streamId) continue;
+              const position = standalone ? entryId : (entry.n ?? STREAM_START);
+              if (!standalone && !isAfter(position, after)) continue;
+              const message = JSON.parse(entry.m ?? '{}') as JSONRPCMessage;
               if (!isReplayable(message)) continue;
-              await send(formatEventId(parsed.streamId, entryPosition), message);
-              answered ||= 'result' in message || 'error' in message;
+              await send(formatEventId(parsed.streamId, position), message);
+              answered ||= !standalone && ('result' in message || 'error' in message);
             }
-            if (!follow || answered || Date.now() >= deadline) break;
+            if (answered) break;
+            if (entries.length === limits.maxEventsPerStream) continue; // more to read at once
+            if (standalone || Date.now() >= deadline) break;
             await sleep(RESUME_POLL_MS);
           }
           return parsed.streamId;
@@ -102,4 +140,17 @@ export function createRedisEventStores(deps: {
       };
     },
   };
+}
+
+function fieldsOf(flat: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+  return fields;
+}
+
+/** Compares two `<ms>-<seq>` positions. */
+function isAfter(position: string, than: string): boolean {
+  const [ms, seq] = position.split('-').map(BigInt) as [bigint, bigint];
+  const [thanMs, thanSeq] = than.split('-').map(BigInt) as [bigint, bigint];
+  return ms > thanMs || (ms === thanMs && seq > thanSeq);
 }

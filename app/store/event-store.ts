@@ -10,7 +10,7 @@ export interface SessionEventStores {
 }
 
 export interface EventStoreLimits {
-  /** Events kept per stream; older ones are dropped. */
+  /** Events kept per stream (in Redis, per session: its streams share one Redis Stream); older ones are dropped. */
   maxEventsPerStream: number;
   /** A stream nobody writes to is forgotten after this long. */
   ttlSeconds: number;

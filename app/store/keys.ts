@@ -19,9 +19,8 @@ export function createKeys(prefix: string) {
     eventsChannel: () => `${prefix}events`,
     /** Prefix of one rate limit's counters; rate-limiter-flexible appends `:<ip or principal>`. */
     rateLimit: (scope: 'ip' | 'principal') => `${prefix}ratelimit:${scope}`,
-    /** A resumable stream of one session (Redis Stream); the stream id is validated by the event store. */
-    sessionEventStream: (sessionId: string, streamId: string) =>
-      `${prefix}session:{${sessionId}}:events:${streamId}`,
+    /** The resumable streams of one session, in one Redis Stream whose entries name their stream. */
+    sessionEvents: (sessionId: string) => `${prefix}session:{${sessionId}}:events`,
     /** Which node's relay address holds a 2024-11-05 SSE stream of the session. */
     sseStreamOwner: (sessionId: string) => `${prefix}session:{${sessionId}}:sse-owner`,
     /** Each node process listens on its own relay channel (messages from peers, and their acks). */

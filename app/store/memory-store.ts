@@ -67,12 +67,16 @@ export function createMemoryStore(options: {
     async touch(id, principal) {
       const entry = live(records, id);
       if (!entry) return null;
-      if (principal !== undefined && entry.value.principal !== principal) return { ...entry.value };
+      const owner = { principal: entry.value.principal };
+      if (principal !== undefined && owner.principal !== principal) return owner;
       entry.expiresAt = now() + ttlMs;
-      entry.value.lastSeen = now();
       const memory = live(memories, `session:${id}`);
       if (memory) memory.expiresAt = entry.expiresAt;
-      return { ...entry.value, subscriptions: [...entry.value.subscriptions] };
+      return owner;
+    },
+    async get(id) {
+      const entry = live(records, id);
+      return entry ? { ...entry.value, subscriptions: [...entry.value.subscriptions] } : null;
     },
     async setProtocolVersion(id, protocolVersion) {
       const entry = live(records, id);

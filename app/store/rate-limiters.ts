@@ -4,17 +4,23 @@ import type { RateLimitConfig } from '../config.js';
 import type { Keys } from './keys.js';
 
 export interface RateLimiters {
-  /** Per client IP, before authentication: it bounds what an anonymous flood costs. */
+  /**
+   * Per client IP and per node, before authentication: it bounds what an anonymous flood costs a
+   * node, and costs no Redis round trip.
+   */
   perIp: RateLimiterAbstract | undefined;
   /** Per principal, after authentication: one caller cannot starve the others. */
   perPrincipal: RateLimiterAbstract | undefined;
 }
 
 /**
- * The rate limiters of one node. With Redis, the counters are shared by every node (one atomic
- * INCR-with-TTL script per request, from rate-limiter-flexible), so a limit means the same thing
- * however many nodes the load balancer spreads a caller over. In the embedded mode they live in
- * process memory.
+ * The rate limiters of one node. The per-principal counters are shared by every node through
+ * Redis (one atomic INCR-with-TTL script per request, from rate-limiter-flexible, on a key of its
+ * own: one hash slot), so that limit means the same thing however many nodes the load balancer
+ * spreads a caller over. The per-IP limit is counted in each node's memory: it guards the node
+ * against floods before authentication, where a Redis round trip per request would be the very
+ * cost it is meant to bound; RATE_LIMIT_PER_IP is therefore per node. In the embedded mode both
+ * live in process memory.
  *
  * Redis down: the node's connection has no offline queue, so a command would fail at once;
  * `rejectIfRedisNotReady` skips even the attempt and hands the request to the insurance limiter,
@@ -30,7 +36,7 @@ export function createRateLimiters(options: {
   const build = (scope: 'ip' | 'principal', points: number): RateLimiterAbstract | undefined => {
     if (points === 0) return undefined;
     const limits = { points, duration: config.windowSeconds, keyPrefix: keys.rateLimit(scope) };
-    if (!redis) return new RateLimiterMemory(limits);
+    if (!redis || scope === 'ip') return new RateLimiterMemory(limits);
     return new RateLimiterRedis({
       ...limits,
       storeClient: redis,

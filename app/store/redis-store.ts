@@ -95,14 +95,18 @@ export function createRedisStore(deps: {
       }),
     touch: (id, principal) =>
       timed('session.touch', async () => {
-        const flat = (await scripts.touchSession(
+        const owner = (await scripts.touchSession(
           keys.session(id),
           keys.sessionMemory(id),
           sessionTtlSeconds,
-          Date.now(),
           ...(principal === undefined ? [] : [principal]),
-        )) as string[] | null;
-        return flat ? decodeRecord(id, flat) : null;
+        )) as string | null;
+        return owner === null ? null : { principal: owner };
+      }),
+    get: (id) =>
+      timed('session.get', async () => {
+        const fields = await redis.hgetall(keys.session(id));
+        return fields.principal === undefined ? null : decodeRecord(id, fields);
       }),
     setProtocolVersion: (id, protocolVersion) =>
       timed('session.update', async () => {
@@ -125,7 +129,10 @@ export function createRedisStore(deps: {
         parseSubscriptions(await redis.hget(keys.session(id), 'subscriptions')),
       ),
     remove: (id) =>
-      timed('session.remove', async () => (await redis.del(keys.session(id), keys.sessionMemory(id))) > 0),
+      timed(
+        'session.remove',
+        async () => (await redis.del(keys.session(id), keys.sessionMemory(id), keys.sessionEvents(id))) > 0,
+      ),
   };
 
   const memory: MemoryStore = {
@@ -198,21 +205,16 @@ function encodeRecord(record: SessionRecord): string[] {
     record.principal,
     'createdAt',
     String(record.createdAt),
-    'lastSeen',
-    String(record.lastSeen),
   ];
 }
 
-function decodeRecord(id: string, flat: string[]): SessionRecord {
-  const fields = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), String(flat[i + 1]));
+function decodeRecord(id: string, fields: Record<string, string>): SessionRecord {
   return {
     id,
-    initializeParams: JSON.parse(fields.get('initializeParams') ?? '{}') as Record<string, unknown>,
-    protocolVersion: fields.get('protocolVersion') ?? '',
-    principal: fields.get('principal') ?? '',
-    subscriptions: parseSubscriptions(fields.get('subscriptions')),
-    createdAt: Number(fields.get('createdAt') ?? 0),
-    lastSeen: Number(fields.get('lastSeen') ?? 0),
+    initializeParams: JSON.parse(fields.initializeParams ?? '{}') as Record<string, unknown>,
+    protocolVersion: fields.protocolVersion ?? '',
+    principal: fields.principal ?? '',
+    subscriptions: parseSubscriptions(fields.subscriptions),
+    createdAt: Number(fields.createdAt ?? 0),
   };
 }

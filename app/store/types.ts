@@ -13,17 +13,24 @@ export interface SessionRecord {
   /** 2025-era `resources/subscribe` URIs: any node holding the session's stream reads them. */
   subscriptions: string[];
   createdAt: number;
-  lastSeen: number;
+}
+
+/** What every request needs from the record: that the session is live, and whose it is. */
+export interface SessionStatus {
+  principal: string;
 }
 
 export interface SessionStore {
   create(record: SessionRecord): Promise<void>;
   /**
-   * Re-checks the record and slides its TTL in one round trip. Returns null when the session has
-   * expired or was deleted, on any node. Given the caller's principal, a session of another
-   * principal is returned without being touched: a stranger's request must not keep it alive.
+   * Re-checks the record and slides its TTL in one round trip, on every request. Returns null when
+   * the session has expired or was deleted, on any node. Given the caller's principal, a session
+   * of another principal is reported without being touched: a stranger's request must not keep it
+   * alive.
    */
-  touch(id: string, principal?: string): Promise<SessionRecord | null>;
+  touch(id: string, principal?: string): Promise<SessionStatus | null>;
+  /** The whole record, for a node that rebuilds the session; null when it is gone. */
+  get(id: string): Promise<SessionRecord | null>;
   /** Sets the negotiated version, only if the session still exists (never resurrects an expired key). */
   setProtocolVersion(id: string, protocolVersion: string): Promise<void>;
   /**

@@ -7,10 +7,27 @@ const MAX_LOG_LINES = 500;
 
 export type Server = AppNode;
 
-export const UNREACHABLE_RATE_LIMITS = {
+/** The API key every bench client presents (an admin key, so that `notify_change` is allowed). */
+export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef';
+
+/** What a client sends to authenticate: the recorded clients carry it into every replayed request. */
+export const BENCH_AUTH_HEADERS = { authorization: `Bearer ${BENCH_API_KEY}` };
+
+/**
+ * Production settings for our nodes: API-key authentication on, so that the per-principal limit and
+ * quotas run as well as the per-IP limit, with all of them raised out of reach (one load generator
+ * on one IP, with one key, is meant to exceed them). They still run on every request, so their cost
+ * is in every number.
+ */
+export const PRODUCTION_SETTINGS = {
+  AUTH_MODE: 'apikey',
+  AUTH_API_KEYS: BENCH_API_KEY,
+  AUTH_ADMIN_API_KEYS: BENCH_API_KEY,
   RATE_LIMIT_WINDOW_SECONDS: '1',
   RATE_LIMIT_PER_IP: '1000000',
   RATE_LIMIT_PER_PRINCIPAL: '1000000',
+  QUOTA_SESSIONS_PER_PRINCIPAL: '1000000',
+  QUOTA_STREAMS_PER_PRINCIPAL: '1000000',
 };
 
 /** The plain SDK in-memory server (bench/baseline/server.ts), as a child process like our nodes. */
@@ -26,7 +43,7 @@ export function startBaseline(entries: Entries): Promise<Server> {
 
 /** The environment of a bench node in cluster mode (Redis), keys under `bench:`. */
 export function clusterEnvFor(redisUrl: string): Record<string, string> {
-  return { ...clusterEnv(redisUrl, { REDIS_KEY_PREFIX: 'bench:' }), ...UNREACHABLE_RATE_LIMITS };
+  return { ...clusterEnv(redisUrl, { REDIS_KEY_PREFIX: 'bench:' }), ...PRODUCTION_SETTINGS };
 }
 
 /** One of our nodes: with Redis when `redisUrl` is given (cluster mode), else embedded. */
@@ -38,10 +55,9 @@ export function startFleetNode(
   return startAppNode({
     ...options,
     entry: entries.app,
-    // Production defaults (LOG_LEVEL=info included): the bench measures what users run, except
-    // that the rate limits are raised out of reach: a load test from one IP is meant to exceed
-    // them. The limiter still runs on every request, so its cost is in every number.
-    env: { ...(redisUrl ? clusterEnvFor(redisUrl) : UNREACHABLE_RATE_LIMITS), ...options.env },
+    // Production defaults (LOG_LEVEL=info included) and API-key authentication: the bench measures
+    // what users run, except that the rate limits are raised out of reach (PRODUCTION_SETTINGS).
+    env: { ...(redisUrl ? clusterEnvFor(redisUrl) : PRODUCTION_SETTINGS), ...options.env },
     maxLogLines: MAX_LOG_LINES,
   });
 }

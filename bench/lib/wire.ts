@@ -4,6 +4,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { BENCH_AUTH_HEADERS } from './servers.js';
 
 /**
  * What real clients put on the wire, recorded once per run and then replayed by the load
@@ -30,15 +31,15 @@ const ECHO_TEXT = 'hello from the benchmark';
 
 export async function recordClient(era: Era, mcpUrl: string): Promise<ClientRecording> {
   const seen: RecordedRequest[] = [];
+  // The client authenticates as a configured client would (our nodes require an API key; the
+  // baseline ignores it), so every replayed request carries the credential.
   const recording: typeof fetch = (input, init) => {
+    const headers = new Headers(init?.headers);
+    for (const [name, value] of Object.entries(BENCH_AUTH_HEADERS)) headers.set(name, value);
     if (init?.method === 'POST' && typeof init.body === 'string') {
-      seen.push({
-        method: 'POST',
-        headers: Object.fromEntries(new Headers(init.headers).entries()),
-        body: init.body,
-      });
+      seen.push({ method: 'POST', headers: Object.fromEntries(headers.entries()), body: init.body });
     }
-    return fetch(input, init);
+    return fetch(input, { ...init, headers });
   };
   const url = new URL(mcpUrl);
   if (era === '2025') {

@@ -1,7 +1,7 @@
 import { type LocalCluster, startCluster } from '../../test/helpers/cluster.js';
 import type { BenchContext, ScenarioReport } from '../lib/context.js';
 import { type LoadResult, runLoad } from '../lib/load.js';
-import { sampleProcess, treeCpuSeconds, UNREACHABLE_RATE_LIMITS } from '../lib/servers.js';
+import { PRODUCTION_SETTINGS, sampleProcess, treeCpuSeconds } from '../lib/servers.js';
 import { fmt, median, spread } from '../lib/stats.js';
 import { assertEchoWorks, type Era, openSessions, recordClient, withIdPlaceholder } from '../lib/wire.js';
 
@@ -27,7 +27,7 @@ export async function cluster(ctx: BenchContext): Promise<ScenarioReport> {
   for (const nodes of [1, 3]) {
     const local: LocalCluster = await startCluster({
       nodes,
-      env: UNREACHABLE_RATE_LIMITS,
+      env: PRODUCTION_SETTINGS,
       namePrefix: `bench-g${nodes}`,
       maxLogLines: 500,
       entry: ctx.entries.app,

@@ -7,7 +7,7 @@ import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextproto
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createKeys } from '../../app/store/keys.js';
 import type { BenchContext, ScenarioReport } from '../lib/context.js';
-import { type Server, startFleetNode } from '../lib/servers.js';
+import { BENCH_AUTH_HEADERS, type Server, startFleetNode } from '../lib/servers.js';
 import { fmt, percentile } from '../lib/stats.js';
 
 const TARGET_P99_MS = 5;
@@ -37,7 +37,9 @@ export async function notify(ctx: BenchContext): Promise<ScenarioReport> {
       { versionNegotiation: { mode: 'auto' } },
     );
     listener2026.setNotificationHandler('notifications/tools/list_changed', () => onArrival2026?.());
-    await listener2026.connect(new ModernTransport(new URL('/mcp', a.url)));
+    await listener2026.connect(
+      new ModernTransport(new URL('/mcp', a.url), { requestInit: { headers: BENCH_AUTH_HEADERS } }),
+    );
     const subscription = await listener2026.listen({ toolsListChanged: true });
     closers.push(
       () => subscription.close(),
@@ -46,14 +48,18 @@ export async function notify(ctx: BenchContext): Promise<ScenarioReport> {
 
     const listener2025 = new V1Client({ name: 'bench-listener-2025', version: '1.0.0' });
     listener2025.setNotificationHandler(ToolListChangedNotificationSchema, () => onArrival2025?.());
-    await listener2025.connect(new V1Transport(new URL('/mcp', a.url)));
+    await listener2025.connect(
+      new V1Transport(new URL('/mcp', a.url), { requestInit: { headers: BENCH_AUTH_HEADERS } }),
+    );
     closers.push(() => listener2025.close());
 
     const publisher = new ModernClient(
       { name: 'bench-publisher', version: '1.0.0' },
       { versionNegotiation: { mode: 'auto' } },
     );
-    await publisher.connect(new ModernTransport(new URL('/mcp', b.url)));
+    await publisher.connect(
+      new ModernTransport(new URL('/mcp', b.url), { requestInit: { headers: BENCH_AUTH_HEADERS } }),
+    );
     closers.push(() => publisher.close());
     const redis = ctx.redis.client();
     closers.push(async () => redis.disconnect());

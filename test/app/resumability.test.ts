@@ -119,7 +119,7 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
         }),
       );
     }
-    const key = `cap-test:session:{${'S'.repeat(32)}}:events:_GET_stream`;
+    const key = `cap-test:session:{${'S'.repeat(32)}}:events`;
     expect(await plain.xlen(key)).toBe(5);
     expect(await plain.ttl(key)).toBeGreaterThan(100);
     const replayed: number[] = [];
@@ -130,6 +130,47 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     });
     expect(streamId).toBe('_GET_stream');
     expect(replayed).toEqual([6, 7, 8]);
+  });
+  it('keeps every stream of a session in one Redis Stream, and replays each stream on its own', async () => {
+    const plain = redis.client();
+    const keys = createKeys('one-key:');
+    const stores = createRedisEventStores({
+      redis: plain,
+      keys,
+      limits: { maxEventsPerStream: 100, ttlSeconds: 120 },
+    });
+    const store = stores.forSession('T'.repeat(32));
+    const message = (stream: string, i: number) => ({
+      jsonrpc: '2.0' as const,
+      method: 'notifications/progress',
+      params: { stream, i },
+    });
+    const a: string[] = [];
+    const b: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      a.push(await store.storeEvent('stream-a', message('a', i)));
+      b.push(await store.storeEvent('stream-b', message('b', i)));
+    }
+    await store.storeEvent('_GET_stream', message('get', 1));
+    // A POST stream's ids are minted on the node, without waiting for Redis.
+    expect(a).toEqual(['stream-a_0-1', 'stream-a_0-3', 'stream-a_0-5']);
+    expect(await plain.keys('one-key:*')).toEqual([keys.sessionEvents('T'.repeat(32))]);
+    expect(await plain.ttl(keys.sessionEvents('T'.repeat(32)))).toBeGreaterThan(100);
+
+    const replay = async (after: string) => {
+      const seen: string[] = [];
+      await store.replayEventsAfter(after, {
+        send: async (id, m) => {
+          const params = (m as unknown as { params?: { stream: string; i: number } }).params;
+          seen.push(`${id}:${params ? `${params.stream}${params.i}` : 'result'}`);
+        },
+      });
+      return seen;
+    };
+    // A call's stream resumed after its first event: its own later events up to its result, none
+    // of the other call's and none of the GET stream's.
+    await store.storeEvent('stream-a', { jsonrpc: '2.0', id: 1, result: { content: [] } });
+    expect(await replay(a[0]!)).toEqual(['stream-a_0-3:a2', 'stream-a_0-5:a3', 'stream-a_0-7:result']);
   });
 });
 

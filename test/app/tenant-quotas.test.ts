@@ -24,6 +24,7 @@ const KEYS = {
   grace: newKey('grace'),
   heidi: newKey('heidi'),
   ivan: newKey('ivan'),
+  judy: newKey('judy'),
 };
 const INITIALIZE = {
   jsonrpc: '2.0',
@@ -31,6 +32,22 @@ const INITIALIZE = {
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 };
+
+/** A 2025 GET stream by hand, on an existing session: the status, and the body when it is a refusal. */
+async function openGet(node: AppNode, key: string, sessionId: string) {
+  const controller = new AbortController();
+  const response = await fetch(new URL('/mcp', node.url), {
+    headers: {
+      accept: 'text/event-stream',
+      authorization: `Bearer ${key}`,
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-06-18',
+    },
+    signal: controller.signal,
+  });
+  const body = response.status === 200 ? undefined : await response.json();
+  return { status: response.status, body, close: () => controller.abort() };
+}
 
 type Client = Awaited<ReturnType<typeof connectModernClient>>['client'];
 const remember = (client: Pick<Client, 'callTool'>, key: string, value: string) =>
@@ -258,6 +275,31 @@ describe('quotas per principal, shared by two nodes through Redis', () => {
     again.close();
     third.close();
     await Promise.all([resumed.client.close(), frank.client.close()]);
+  });
+
+  it('caps 2025 GET streams per principal the same way; a closed one frees its place', async () => {
+    const sessions: string[] = [];
+    for (const node of [a, b, a]) {
+      const response = await initialize(node, KEYS.judy);
+      sessions.push(response.headers.get('mcp-session-id') as string);
+      await response.body?.cancel();
+    }
+    const first = await openGet(a, KEYS.judy, sessions[0]!);
+    const second = await openGet(b, KEYS.judy, sessions[1]!);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const over = await openGet(a, KEYS.judy, sessions[2]!);
+    expect(over.status).toBe(429);
+    expect(over.body).toEqual(refusal('QUOTA_STREAMS_PER_PRINCIPAL', 2));
+
+    first.close();
+    const third = await waitFor('a place for a GET stream', async () => {
+      const attempt = await openGet(b, KEYS.judy, sessions[2]!);
+      if (attempt.status === 200) return attempt;
+      expect(attempt.body).toEqual(refusal('QUOTA_STREAMS_PER_PRINCIPAL', 2));
+      return undefined;
+    });
+    second.close();
+    third.close();
   });
 
   it('keeps the streams of a live node counted, and frees those of a node that dies within three heartbeats', async () => {

@@ -51,14 +51,21 @@ export function createHttpSecurity(deps: {
   );
 
   if (config.auth.mode !== 'none') gate.push(protectedResourceRouter(config.auth, config.http.publicUrl));
-  const limit = (scope: 'ip' | 'principal') =>
-    rateLimit({ limiters: deps.limiters, scope, windowSeconds: config.rateLimit.windowSeconds, logger });
+  const limit = (scope: 'ip' | 'principal', deferOn?: string) =>
+    rateLimit({
+      limiters: deps.limiters,
+      scope,
+      windowSeconds: config.rateLimit.windowSeconds,
+      logger,
+      deferOn,
+    });
   gate.push(limit('ip'));
   gate.push(
     authenticate({ auth: config.auth, publicUrl: config.http.publicUrl, logger, verifier: deps.verifier }),
   );
   // Without authentication every caller is the same principal: a per-principal limit would be global.
-  if (config.auth.mode !== 'none') gate.push(limit('principal'));
+  // On /mcp it is checked by the route, in the same round trip as the session check.
+  if (config.auth.mode !== 'none') gate.push(limit('principal', '/mcp'));
   gate.push(requireJsonRpcPost());
 
   return {

@@ -1,7 +1,13 @@
--- Append one event to a resumable stream, cap its length and slide its TTL, atomically.
--- KEYS[1] the stream (a Redis Stream)
--- ARGV[1] maximum number of events kept, ARGV[2] TTL in seconds, ARGV[3] the JSON-RPC message
--- Returns the new entry id ("<ms>-<seq>").
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'm', ARGV[3])
+-- Append one event to a session's resumable streams, cap them and slide their TTL, atomically.
+-- KEYS[1] the session's events (a Redis Stream)
+-- ARGV[1] maximum number of events kept, ARGV[2] TTL in seconds, ARGV[3] the stream id,
+-- ARGV[4] the event's position within its stream ('' when the entry id is the position),
+-- ARGV[5] the JSON-RPC message
+-- Returns the new entry id ("<ms>-<seq>"). Entries older than the TTL are dropped too, so a busy
+-- session keeps about TTL seconds of events, not always the maximum.
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 's', ARGV[3], 'n', ARGV[4], 'm', ARGV[5])
+local now = redis.call('TIME')
+local oldest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[2]) * 1000
+redis.call('XTRIM', KEYS[1], 'MINID', '~', oldest)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return id

@@ -105,8 +105,10 @@ export class LegacySseSessions {
       if (resumeId !== undefined) {
         if (!isWellFormedSessionId(resumeId)) return notFound;
         // With the principal, a stranger's request leaves another principal's session untouched.
-        const stored = await this.options.store.touch(resumeId, principal);
-        if (stored === null || stored.principal !== principal) return notFound;
+        const status = await this.options.store.touch(resumeId, principal);
+        if (status === null || status.principal !== principal) return notFound;
+        const stored = await this.options.store.get(resumeId);
+        if (stored === null) return notFound;
         record = stored;
         quotas.sessionInUse(principal, record.id);
       } else {
@@ -118,7 +120,6 @@ export class LegacySseSessions {
           principal,
           subscriptions: [],
           createdAt: now,
-          lastSeen: now,
         };
         await quotas.admitSession(principal, record.id);
         newSession = true;
@@ -203,8 +204,8 @@ export class LegacySseSessions {
         message: 'Invalid Request: the body is not a JSON-RPC message',
       };
     }
-    const record = await this.options.store.touch(sessionId, principalOf(authInfo));
-    if (record === null || record.principal !== principalOf(authInfo)) return notFound;
+    const status = await this.options.store.touch(sessionId, principalOf(authInfo));
+    if (status === null || status.principal !== principalOf(authInfo)) return notFound;
     const forbidden = await toolScopeRefusal(messages, authInfo, this.options.toolScopes ?? {});
     if (forbidden) return forbidden;
 
@@ -291,7 +292,7 @@ export class LegacySseSessions {
       if (isInitializeRequest(message)) {
         // The record must hold what any node needs to rebuild the session later.
         session.record = { ...session.record, initializeParams: message.params as Record<string, unknown> };
-        await this.options.store.create({ ...session.record, lastSeen: Date.now() });
+        await this.options.store.create(session.record);
       }
       session.transport.deliver(message, { authInfo: session.authInfo });
     }

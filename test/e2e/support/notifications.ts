@@ -103,10 +103,9 @@ export async function holdsGetStream(nodeUrl: string, sessionId: string, protoco
 
 /** The event ids stored for the session's GET stream in Redis: what a resuming client can get back. */
 export async function storedGetStreamEventIds(redis: Redis, keyPrefix: string, sessionId: string) {
-  const entries = await redis.xrange(
-    createKeys(keyPrefix).sessionEventStream(sessionId, GET_STREAM),
-    '-',
-    '+',
-  );
-  return entries.map(([position]) => formatEventId(GET_STREAM, position));
+  // A session's streams share one Redis Stream; each entry names its stream (field `s`).
+  const entries = await redis.xrange(createKeys(keyPrefix).sessionEvents(sessionId), '-', '+');
+  return entries
+    .filter(([, fields]) => fields[fields.indexOf('s') + 1] === GET_STREAM)
+    .map(([position]) => formatEventId(GET_STREAM, position));
 }
