@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, Server as NetServer } from 'node:net';
 import { createMcpHandler, InMemoryServerEventBus, type ServerEventBus } from '@modelcontextprotocol/server';
-import type { Redis } from 'ioredis';
 import { createAdminGate } from './auth/admin.js';
 import { RedisServerEventBus } from './bus/redis-event-bus.js';
 import type { Config } from './config.js';
@@ -34,7 +33,7 @@ import { createMemoryLeases } from './store/leases-memory.js';
 import { createRedisLeases } from './store/leases-redis.js';
 import { createMemoryStore } from './store/memory-store.js';
 import { createRateLimiters, type RateLimiters } from './store/rate-limiters.js';
-import { connectRedis, waitUntilReady } from './store/redis-connection.js';
+import { connectRedis, type RedisClient, waitUntilReady } from './store/redis-connection.js';
 import { createRedisStore } from './store/redis-store.js';
 import { SubscriberWatch } from './store/subscriber-watch.js';
 import type { FleetStore } from './store/types.js';
@@ -288,9 +287,10 @@ async function connectShared(
   logger: Logger,
   metrics: ReturnType<typeof createMetrics>,
 ): Promise<Shared> {
-  const redis = connectRedis(redisUrl, { logger, role: 'commands', nodeId: config.nodeId });
+  const target = { url: redisUrl, cluster: config.redisCluster };
+  const redis = connectRedis(target, { logger, role: 'commands', nodeId: config.nodeId });
   // The subscriber queues its SUBSCRIBE until connected; it runs nothing else.
-  const subscriber = connectRedis(redisUrl, {
+  const subscriber = connectRedis(target, {
     logger,
     role: 'events',
     nodeId: config.nodeId,
@@ -363,7 +363,7 @@ async function connectShared(
   };
 }
 
-async function quitAll(connections: Redis[]): Promise<void> {
+async function quitAll(connections: RedisClient[]): Promise<void> {
   await Promise.allSettled(
     connections.map(async (connection) => {
       if (connection.status === 'ready') await connection.quit();

@@ -1,6 +1,6 @@
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import type { RedisClient } from '../store/redis-connection.js';
 
 /**
  * A ServerEventBus over Redis pub/sub, so that a change published on any node reaches the
@@ -15,8 +15,8 @@ export class RedisServerEventBus implements ServerEventBus {
   private readonly listeners = new Set<(event: ServerEvent) => void>();
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: RedisClient,
+    private readonly subscriber: RedisClient,
     private readonly channel: string,
     private readonly logger: Logger,
   ) {

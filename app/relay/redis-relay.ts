@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../store/keys.js';
@@ -10,6 +9,7 @@ import {
   RelayHandlers,
   type RelayOutcome,
 } from './node-relay.js';
+import type { RedisClient } from '../store/redis-connection.js';
 
 type Wire =
   | { type: 'deliver'; id: string; from: string; envelope: RelayEnvelope }
@@ -37,9 +37,9 @@ export class RedisNodeRelay implements NodeRelay {
 
   constructor(
     private readonly deps: {
-      publisher: Redis;
+      publisher: RedisClient;
       /** The node's subscriber connection, shared with the event bus (it can run nothing else). */
-      subscriber: Redis;
+      subscriber: RedisClient;
       keys: Keys;
       nodeId: string;
       logger: Logger;

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import {
   type EventStoreLimits,
@@ -14,6 +13,7 @@ import {
 import type { Keys } from './keys.js';
 import { classifyRedisError, isOutage } from './redis-errors.js';
 import { defineScripts } from './redis-store.js';
+import type { RedisClient } from './redis-connection.js';
 
 /** The SDK's name for the standalone GET stream of every session. */
 const STANDALONE_STREAM_ID = '_GET_stream';
@@ -29,7 +29,7 @@ const STREAM_START = '0-0';
  * script; a replay is one XRANGE after the client's last position.
  */
 export function createRedisEventStores(deps: {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   limits: EventStoreLimits;
   logger?: Logger;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import type { RedisClient } from './redis-connection.js';
 
 /** A channel the node's subscriber connection must listen on (server events, the node relay). */
 export interface Subscription {
@@ -49,9 +49,9 @@ export class SubscriberWatch {
 
   constructor(
     private readonly deps: {
-      subscriber: Redis;
+      subscriber: RedisClient;
       /** The commands connection, which publishes the probes. */
-      publisher: Redis;
+      publisher: RedisClient;
       /** This node's own probe channel (keys.nodeProbe). */
       channel: string;
       logger: Logger;
