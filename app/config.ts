@@ -288,7 +288,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   if (parsed.success && parsed.data.REDIS_CLUSTER && !parsed.data.REDIS_URL) {
-    problems.push('REDIS_CLUSTER: needs REDIS_URL (a seed node of the cluster, e.g. the configuration endpoint)');
+    problems.push(
+      'REDIS_CLUSTER: needs REDIS_URL (a seed node of the cluster, e.g. the configuration endpoint)',
+    );
   }
   problems.push(...authProblems(env));
   const ports = parsed.success ? parsed.data : undefined;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../store/keys.js';
+import type { RedisClient } from '../store/redis-connection.js';
 import {
   type NodeRelay,
   type RelayEnvelope,
@@ -9,7 +10,6 @@ import {
   RelayHandlers,
   type RelayOutcome,
 } from './node-relay.js';
-import type { RedisClient } from '../store/redis-connection.js';
 
 type Wire =
   | { type: 'deliver'; id: string; from: string; envelope: RelayEnvelope }

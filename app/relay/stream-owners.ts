@@ -1,7 +1,7 @@
 import type { Keys } from '../store/keys.js';
+import type { RedisClient } from '../store/redis-connection.js';
 import { storeError } from '../store/redis-errors.js';
 import { defineScripts } from '../store/redis-store.js';
-import type { RedisClient } from '../store/redis-connection.js';
 
 /**
  * Who holds each 2024-11-05 SSE stream: the relay address of the owning node. The owner slides

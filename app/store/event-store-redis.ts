@@ -11,9 +11,9 @@ import {
   type SessionEventStores,
 } from './event-store.js';
 import type { Keys } from './keys.js';
+import type { RedisClient } from './redis-connection.js';
 import { classifyRedisError, isOutage } from './redis-errors.js';
 import { defineScripts } from './redis-store.js';
-import type { RedisClient } from './redis-connection.js';
 
 /** The SDK's name for the standalone GET stream of every session. */
 const STANDALONE_STREAM_ID = '_GET_stream';

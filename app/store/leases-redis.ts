@@ -1,8 +1,8 @@
 import { StoreUnavailableError } from '../errors.js';
 import type { Keys } from './keys.js';
 import type { LeaseStore } from './leases.js';
-import { defineScripts } from './redis-store.js';
 import type { RedisClient } from './redis-connection.js';
+import { defineScripts } from './redis-store.js';
 
 /**
  * Leases in Redis: one sorted set per principal and kind (`principal:{P}:sessions`,

@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics.js';
 import { memoryQuotaExceeded } from '../quotas/memory-quota.js';
 import { type CommandHealth, keepProbing } from './command-health.js';
 import type { Keys } from './keys.js';
+import type { RedisClient } from './redis-connection.js';
 import { isOutage, storeError } from './redis-errors.js';
 import {
   type FleetStore,
@@ -16,7 +17,6 @@ import {
   type SessionStore,
   TooManySubscriptionsError,
 } from './types.js';
-import type { RedisClient } from './redis-connection.js';
 
 /** Lua scripts live in ./lua, named verb-KEYCOUNT.lua, and are loaded once per connection. */
 const SCRIPTS = {
