@@ -289,12 +289,11 @@ async function connectShared(
 ): Promise<Shared> {
   const target = { url: redisUrl, cluster: config.redisCluster };
   const redis = connectRedis(target, { logger, role: 'commands', nodeId: config.nodeId });
-  // The subscriber queues its SUBSCRIBE until connected; it runs nothing else.
   const subscriber = connectRedis(target, {
     logger,
     role: 'events',
     nodeId: config.nodeId,
-    offlineQueue: true,
+    subscriber: true,
   });
   const keys = createKeys(config.redisKeyPrefix);
   const bus = new RedisServerEventBus(redis, subscriber, keys.eventsChannel(), logger);

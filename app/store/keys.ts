@@ -16,7 +16,8 @@ export function createKeys(prefix: string) {
      */
     principalLeases: (principal: string, kind: 'sessions' | 'streams') =>
       `${prefix}principal:{${principal}}:${kind}`,
-    eventsChannel: () => `${prefix}events`,
+    /** The server events every node hears (sharded pub/sub: one channel, so one shard). */
+    eventsChannel: () => `${prefix}{events}`,
     /** Prefix of one rate limit's counters; rate-limiter-flexible appends `:<ip or principal>`. */
     rateLimit: (scope: 'ip' | 'principal') => `${prefix}ratelimit:${scope}`,
     /** A resumable stream of one session (Redis Stream); the stream id is validated by the event store. */
@@ -24,13 +25,18 @@ export function createKeys(prefix: string) {
       `${prefix}session:{${sessionId}}:events:${streamId}`,
     /** Which node's relay address holds a 2024-11-05 SSE stream of the session. */
     sseStreamOwner: (sessionId: string) => `${prefix}session:{${sessionId}}:sse-owner`,
-    /** Each node process listens on its own relay channel (messages from peers, and their acks). */
-    relayChannel: (address: string) => `${prefix}relay:${address}`,
+    /**
+     * Each node process listens on its own relay channel (messages from peers, and their acks).
+     * A node's channels and registry entry share the `{address}` tag: one shard per node.
+     */
+    relayChannel: (address: string) => `${prefix}relay:{${address}}`,
+    /** Present while the node process at `address` is alive (app/relay/node-registry.ts). */
+    liveNode: (address: string) => `${prefix}node:{${address}}`,
     /**
      * How a node checks its own Redis connections: the channel its subscriber must hear its own
      * PUBLISH on, and the key its idle write probe PEXPIREs (which never exists, so nothing is written).
      */
-    nodeProbe: (address: string) => `${prefix}probe:${address}`,
+    nodeProbe: (address: string) => `${prefix}probe:{${address}}`,
   };
 }
 

@@ -31,7 +31,16 @@ export interface RedisTarget {
  */
 export function connectRedis(
   target: RedisTarget,
-  options: { logger: Logger; role: string; nodeId: string; offlineQueue?: boolean },
+  options: {
+    logger: Logger;
+    role: string;
+    nodeId: string;
+    /**
+     * The subscriber connection: its SSUBSCRIBEs queue until connected (it runs nothing else), and
+     * on a cluster they go to one connection per shard.
+     */
+    subscriber?: boolean;
+  },
 ): RedisClient {
   const log = options.logger.child({ component: 'redis', role: options.role });
   let failoverAnnounced = false;
@@ -39,7 +48,7 @@ export function connectRedis(
     Math.min(50 * 2 ** Math.min(attempt, 6), 2_000) + Math.floor(Math.random() * 100);
   const settings: RedisOptions = {
     connectionName: `mcp-fleet:${options.nodeId}:${options.role}`,
-    enableOfflineQueue: options.offlineQueue ?? false,
+    enableOfflineQueue: options.subscriber ?? false,
     maxRetriesPerRequest: 1,
     commandTimeout: 2_000,
     socketTimeout: 5_000,
@@ -55,7 +64,9 @@ export function connectRedis(
       return 1;
     },
   };
-  const redis = target.cluster ? connectCluster(target.url, settings) : new Redis(target.url, settings);
+  const redis = target.cluster
+    ? connectCluster(target.url, settings, options.subscriber ?? false)
+    : new Redis(target.url, settings);
   let wasReady = false;
   redis.on('ready', () => {
     failoverAnnounced = false;
@@ -79,10 +90,10 @@ export function connectRedis(
  * - `dnsLookup` keeps the names the cluster announces: ElastiCache's certificates name its hosts,
  *   and resolving them to IPs first fails the TLS hostname check (the ioredis README's note on
  *   ElastiCache with TLS).
- * - Sharded subscribers: SSUBSCRIBE goes to the primary of each channel's shard, on one connection
- *   per shard, and follows the slots when they move.
+ * - The subscriber's SSUBSCRIBEs go to the primary of each channel's shard, on one connection per
+ *   shard, and follow the slots when they move.
  */
-function connectCluster(url: string, settings: RedisOptions): Cluster {
+function connectCluster(url: string, settings: RedisOptions, shardedSubscribers: boolean): Cluster {
   const seed = new URL(url);
   const { enableOfflineQueue, retryStrategy, lazyConnect, ...perShard } = settings;
   return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
@@ -97,7 +108,7 @@ function connectCluster(url: string, settings: RedisOptions): Cluster {
     lazyConnect,
     clusterRetryStrategy: (attempt) => retryStrategy?.(attempt) ?? null,
     slotsRefreshTimeout: 2_000,
-    shardedSubscribers: true,
+    shardedSubscribers,
   });
 }
 

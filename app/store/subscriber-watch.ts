@@ -18,16 +18,17 @@ const MAX_SUBSCRIBE_BACKOFF_MS = 2_000;
  * Keeps the node's subscriber connection subscribed and listening, and says when it is not
  * (`problem()`, which `/ready` reports).
  *
- * - **Subscribing.** Each SUBSCRIBE is retried until Redis answers it. ioredis re-subscribes after
+ * - **Subscribing.** Each SSUBSCRIBE is retried until Redis answers it. ioredis re-subscribes after
  *   a reconnect only the channels whose SUBSCRIBE was answered, and fails a queued one on its
  *   second reconnect attempt, so a node started during an outage would otherwise stay deaf for good.
  * - **Listening.** Then, every second and whenever the commands connection (re)connects, the
- *   commands connection PUBLISHes a token on this node's probe channel, and the subscriber must
+ *   commands connection SPUBLISHes a token on this node's probe channel, and the subscriber must
  *   hear it:
- *   - PUBLISH counts only the subscribers of the server that ran it, so 0 means the subscriber sits
- *     on another server. After a failover, a demoted primary keeps its pub/sub clients (and even
- *     passes them the new primary's messages through replication), but peers' PUBLISH counts miss
- *     them, and the relay takes this node for dead.
+ *   - SPUBLISH counts the subscribers of the server that ran it: the primary owning the channel's
+ *     slot (the only primary of a standalone Redis), where this node's subscriber must sit. 0 means
+ *     it sits on another server: after a failover, a demoted primary keeps its pub/sub clients
+ *     (and even passes them the new primary's messages through replication), but they would miss
+ *     whatever the new primary's channels carry once the replication link breaks.
  *   - A token not heard in time means a half-open socket.
  *
  *   Either way the subscriber reconnects at once (the endpoint names the primary again) and ioredis
@@ -57,7 +58,7 @@ export class SubscriberWatch {
       logger: Logger;
     },
   ) {
-    deps.subscriber.on('message', this.onMessage);
+    deps.subscriber.on('smessage', this.onMessage);
     deps.publisher.on('ready', this.onPublisherReady);
   }
 
@@ -66,7 +67,7 @@ export class SubscriberWatch {
     const own: Subscription = {
       name: 'subscriber probe',
       subscribe: async () => {
-        await this.deps.subscriber.subscribe(this.deps.channel);
+        await this.deps.subscriber.ssubscribe(this.deps.channel);
       },
     };
     void Promise.all([...subscriptions, own].map((s) => this.subscribeUntilAnswered(s))).then(async () => {
@@ -90,7 +91,7 @@ export class SubscriberWatch {
   stop(): void {
     this.stopped = true;
     this.wake?.();
-    this.deps.subscriber.off('message', this.onMessage);
+    this.deps.subscriber.off('smessage', this.onMessage);
     this.deps.publisher.off('ready', this.onPublisherReady);
   }
 
@@ -130,7 +131,7 @@ export class SubscriberWatch {
     });
     this.waiting.set(token, heard);
     try {
-      const receivers = await publisher.publish(channel, token).catch(() => undefined);
+      const receivers = await publisher.spublish(channel, token).catch(() => undefined);
       if (receivers === undefined) {
         // The commands connection is failing (its own check reports it); is the subscriber alive?
         if (
