@@ -1,7 +1,9 @@
 /**
  * The one place Redis key names are built. Every key starts with REDIS_KEY_PREFIX, so several
- * deployments can share a Redis. Keys of one session share a `{hash tag}`, so the multi-key
- * scripts also work on a Redis Cluster.
+ * deployments can share a Redis (the prefix has no braces). On a Redis Cluster every script and
+ * multi-key command must touch one hash slot: the keys of one session share its `{id}` tag, those
+ * of one principal its `{principal}`, those of one node process its `{address}`
+ * (test/app/redis-cluster-slots.test.ts runs every script on a real cluster).
  */
 export function createKeys(prefix: string) {
   return {
