@@ -3,19 +3,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, safeJson, startAppNode } from '../helpers/app-node.js';
 import { connectLegacyClient, connectModernClient, textOf } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 describe('faults: Redis outage, session expiry, drain', () => {
-  let redis: TestRedis;
+  let redis: SharedRedis;
   const started: AppNode[] = [];
   const node = async (nodeId: string, extra: Record<string, string> = {}) => {
-    const n = await startAppNode({ nodeId, env: clusterEnv(redis.url, extra) });
+    const n = await startAppNode({ nodeId, env: clusterEnv(redis, extra) });
     started.push(n);
     return n;
   };
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    redis = await startSharedRedis();
   });
   afterAll(async () => {
     await Promise.all(started.map((n) => n.stop()));

@@ -4,21 +4,21 @@ import { createRedisEventStores } from '../../app/store/event-store-redis.js';
 import { createKeys } from '../../app/store/keys.js';
 import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
 import { connectModernClient } from '../helpers/clients.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 const PROTOCOL = '2025-11-25';
 
 describe('resumable streams: Last-Event-ID on any node (real Redis, two real nodes)', () => {
-  let redis: TestRedis;
+  let redis: SharedRedis;
   let nodes: AppNode[];
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    redis = await startSharedRedis();
     nodes = await Promise.all(
       ['r-a', 'r-b'].map((nodeId) =>
         startAppNode({
           nodeId,
-          env: clusterEnv(redis.url, { EVENT_STREAM_MAX_EVENTS: '50', SSE_RETRY_MILLISECONDS: '1500' }),
+          env: clusterEnv(redis, { EVENT_STREAM_MAX_EVENTS: '50', SSE_RETRY_MILLISECONDS: '1500' }),
         }),
       ),
     );
