@@ -18,21 +18,25 @@ const ENTRY_TTL_MS = 3_000;
  */
 export class NodeRegistry {
   private timer: NodeJS.Timeout | undefined;
+  // Register as soon as the connection is (again) up, not only at the next tick: a node is
+  // relayed to as soon as it serves its first request.
+  private readonly renew = () => {
+    this.deps.redis
+      .set(this.deps.keys.liveNode(this.deps.address), '1', 'PX', ENTRY_TTL_MS)
+      // Redis is down or failing over (readiness says so): the entry lapses, and is back on the next renewal.
+      .catch((err: Error) =>
+        this.deps.logger.debug({ err: err.message }, 'could not renew the node registry entry'),
+      );
+  };
 
   constructor(private readonly deps: { redis: RedisClient; keys: Keys; address: string; logger: Logger }) {}
 
   /** Registers this process now and keeps renewing until `close()`; idempotent. */
   start(): void {
     if (this.timer) return;
-    const renew = () =>
-      this.deps.redis
-        .set(this.deps.keys.liveNode(this.deps.address), '1', 'PX', ENTRY_TTL_MS)
-        // Redis is down or failing over: readiness says so; the entry lapses and is back on the next renewal.
-        .catch((err: Error) =>
-          this.deps.logger.debug({ err: err.message }, 'could not renew the node registry entry'),
-        );
-    void renew();
-    this.timer = setInterval(renew, RENEW_EVERY_MS);
+    this.renew();
+    this.deps.redis.on('ready', this.renew);
+    this.timer = setInterval(this.renew, RENEW_EVERY_MS);
     this.timer.unref();
   }
 
@@ -44,6 +48,7 @@ export class NodeRegistry {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.deps.redis.off('ready', this.renew);
     await this.deps.redis.del(this.deps.keys.liveNode(this.deps.address)).catch(() => undefined);
   }
 }

@@ -31,8 +31,12 @@ describe('faults: Redis outage, session expiry, drain', () => {
     );
 
     await redis.stop();
-    await waitFor('/ready to turn 503', async () => (await fetch(new URL('/ready', a.url))).status === 503);
-    const ready = await (await fetch(new URL('/ready', a.url))).json();
+    // The subscriber may notice first (on a cluster, each connection finds its shards gone on its own).
+    const ready = await waitFor('/ready to turn 503: redis unreachable', async () => {
+      const response = await fetch(new URL('/ready', a.url));
+      const body = (await response.json()) as { reason?: string };
+      return response.status === 503 && body.reason === 'redis unreachable' ? body : undefined;
+    });
     expect(ready).toMatchObject({ ready: false, reason: 'redis unreachable' });
     const health = await fetch(new URL('/health', a.url));
     expect(health.status).toBe(503);
