@@ -29,7 +29,18 @@ export interface TestRedisCluster {
   close(): Promise<void>;
 }
 
-export async function startTestRedisCluster(options: { shards?: number } = {}): Promise<TestRedisCluster> {
+export interface TestRedisClusterOptions {
+  shards?: number;
+  /**
+   * Keep each shard's data across `stop()`/`start()` (an append-only file fsynced on every write),
+   * as a production Redis keeps it across a restart. Off by default.
+   */
+  durable?: boolean;
+}
+
+export async function startTestRedisCluster(
+  options: TestRedisClusterOptions = {},
+): Promise<TestRedisCluster> {
   requireBinary('redis-server', 'redis-server');
   requireBinary('redis-cli', 'redis-tools'); // redis-server's package on Debian and Ubuntu
   const shards = options.shards ?? 3;
@@ -70,8 +81,9 @@ export async function startTestRedisCluster(options: { shards?: number } = {}): 
         `dump-${port}.rdb`,
         '--save',
         '',
-        '--appendonly',
-        'no',
+        ...(options.durable
+          ? ['--appendonly', 'yes', '--appendfsync', 'always', '--appendfilename', `appendonly-${port}.aof`]
+          : ['--appendonly', 'no']),
         '--protected-mode',
         'yes',
       ],

@@ -33,16 +33,15 @@ export function testRedisKind(): RedisKind {
 }
 
 /**
- * Starts the shared Redis of the kind asked (by default the one TEST_REDIS names). A standalone
- * one is `durable` as asked; a cluster's shards keep no data across `stop()` (ElastiCache's
- * shards survive a node loss through their replicas, which this cluster has none of).
+ * Starts the shared Redis of the kind asked (by default the one TEST_REDIS names); `durable` keeps
+ * the data across `stop()`/`start()`, on every shard of a cluster.
  */
 export async function startSharedRedis(
   options: { kind?: RedisKind; durable?: boolean } = {},
 ): Promise<SharedRedis> {
   const kind = options.kind ?? testRedisKind();
   if (kind === 'cluster') {
-    const cluster = await startTestRedisCluster();
+    const cluster = await startTestRedisCluster({ durable: options.durable });
     return {
       kind,
       ...common(cluster),
