@@ -115,6 +115,37 @@ describe('three nodes on a 3-shard Redis Cluster: sessions, resumption, notifica
     expect(counts.filter((count) => count > 0)).toEqual([nodes.length]);
   });
 
+  it("hears peers' changes again after every shard drops its pub/sub connections", async () => {
+    const listener = await connectModernClient(() => url(0));
+    const heard: string[] = [];
+    listener.client.setNotificationHandler('notifications/tools/list_changed', (n) => {
+      heard.push(n.method);
+    });
+    const subscription = await listener.client.listen({ toolsListChanged: true });
+    const publisher = await connectModernClient(() => url(1));
+    const heardNext = (what: string) => {
+      const before = heard.length;
+      return waitFor(what, async () => {
+        await publisher.client.callTool({ name: 'notify_change', arguments: { kind: 'tools_list_changed' } });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return heard.length > before;
+      });
+    };
+    await heardNext('the listener on A to hear B');
+    const admin = redis.client() as Cluster;
+    await admin.ping();
+    const killed = await Promise.all(
+      admin
+        .nodes('master')
+        .map((primary) => primary.call('CLIENT', 'KILL', 'TYPE', 'pubsub') as Promise<number>),
+    );
+    expect(killed.reduce((sum, n) => sum + n, 0)).toBeGreaterThan(0);
+    await heardNext('the listener on A to hear B again');
+    await waitFor('A to be ready', async () => (await fetch(`${url(0)}/ready`)).ok);
+    await subscription.close();
+    await Promise.all([listener.client.close(), publisher.client.close()]);
+  });
+
   it('2024-11-05: POSTs landing on B are relayed to the stream on A; a killed owner answers 410 within seconds', async () => {
     let target = url(0);
     const { client } = await connectSseClient(() => target);
