@@ -299,11 +299,11 @@ async function connectShared(
   const bus = new RedisServerEventBus(redis, subscriber, keys.eventsChannel(), logger);
   const relay = new RedisNodeRelay({ publisher: redis, subscriber, keys, nodeId: config.nodeId, logger });
   // Subscribes the bus and the relay, retrying until Redis answers (a node may start during an
-  // outage), then checks that the subscriber hears this node's own PUBLISH.
+  // outage), then checks that the subscriber hears this node's own SPUBLISH on every shard it listens on.
   const subscriberWatch = new SubscriberWatch({
     subscriber,
     publisher: redis,
-    channel: keys.nodeProbe(relay.address),
+    channels: [keys.nodeProbe(relay.address), keys.eventsProbe(relay.address)],
     logger,
   });
   subscriberWatch.start([

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis-connection.js';
+import { storeError } from '../store/redis-errors.js';
 import { NodeRegistry } from './node-registry.js';
 import {
   type NodeRelay,
@@ -98,7 +98,7 @@ export class RedisNodeRelay implements NodeRelay {
       if (!alive) settle('unreachable');
       return await settled;
     } catch (err) {
-      throw new StoreUnavailableError('relay.publish', err);
+      throw storeError('relay.publish', err);
     } finally {
       clearTimeout(timer);
       this.waiting.delete(id);

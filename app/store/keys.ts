@@ -35,10 +35,13 @@ export function createKeys(prefix: string) {
     /** Present while the node process at `address` is alive (app/relay/node-registry.ts). */
     liveNode: (address: string) => `${prefix}node:{${address}}`,
     /**
-     * How a node checks its own Redis connections: the channel its subscriber must hear its own
-     * PUBLISH on, and the key its idle write probe PEXPIREs (which never exists, so nothing is written).
+     * How a node checks its own Redis connections: a channel on its relay channel's shard where its
+     * subscriber must hear its own SPUBLISH, and the key its idle write probe PEXPIREs (which never
+     * exists, so nothing is written).
      */
     nodeProbe: (address: string) => `${prefix}probe:{${address}}`,
+    /** The probe channel on the events channel's shard (a cluster has one subscriber connection per shard). */
+    eventsProbe: (address: string) => `${prefix}{events}:probe:${address}`,
   };
 }
 

@@ -11,7 +11,9 @@ import {
 } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
 import { headers, initialize, readEvents } from '../helpers/raw-streamable.js';
+import { startTestRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
 import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
+import { type ThrowawayCertificates, throwawayCertificates } from '../helpers/tls.js';
 
 interface NodeInfo {
   nodeId: string;
@@ -210,6 +212,43 @@ describe('three nodes on a 3-shard Redis Cluster: sessions, resumption, notifica
       askedOn: 'rc-c',
       answeredOn: 'rc-a',
     });
+    await client.close();
+  });
+});
+
+describe('a TLS Redis Cluster with an AUTH token, as ElastiCache runs it in-transit encrypted', () => {
+  let certificates: ThrowawayCertificates;
+  let cluster: TestRedisCluster;
+  let node: AppNode;
+
+  beforeAll(async () => {
+    certificates = throwawayCertificates();
+    cluster = await startTestRedisCluster({ tls: certificates, password: 'an-auth-token-0123456789#&' });
+    node = await startAppNode({
+      nodeId: 'rc-tls',
+      env: clusterEnv(
+        { env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true' } },
+        { NODE_EXTRA_CA_CERTS: certificates.caFile },
+      ),
+    });
+  });
+
+  afterAll(async () => {
+    await node?.stop();
+    await cluster?.close();
+    certificates?.remove();
+  });
+
+  it('takes TLS and the password from the rediss:// seed URL for every shard, and serves', async () => {
+    expect(cluster.url).toMatch(/^rediss:\/\/:an-auth-token-0123456789%23%26@127\.0\.0\.1:\d+$/);
+    await waitFor('the node to be ready', async () => (await fetch(`${node.url}/ready`)).ok);
+    const { client, sessionId } = await connectLegacyClient(() => node.url);
+    await client.callTool({ name: 'remember', arguments: { key: 'k', value: 'over TLS' } });
+    expect(structuredOf(await client.callTool({ name: 'recall', arguments: { key: 'k' } }))).toMatchObject({
+      value: 'over TLS',
+    });
+    // The record sits on the shard of its slot, which a cluster client with the same URL finds.
+    expect(await cluster.client().hget(`test:session:{${sessionId()}}:memory`, 'k')).toBe('over TLS');
     await client.close();
   });
 });

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { freePort, waitFor } from './ports.js';
 import { requireBinary } from './redis-server.js';
 
@@ -36,6 +36,13 @@ export interface TestRedisClusterOptions {
    * as a production Redis keeps it across a restart. Off by default.
    */
   durable?: boolean;
+  /**
+   * Serve TLS only, clients and cluster bus, as ElastiCache does with in-transit encryption: `url`
+   * becomes `rediss://`. The CA is what a client must trust (NODE_EXTRA_CA_CERTS for a child process).
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** Require this password on every shard, as ElastiCache requires its AUTH token. */
+  password?: string;
 }
 
 export async function startTestRedisCluster(
@@ -56,6 +63,30 @@ export async function startTestRedisCluster(
     ports.push(free[i * 2] as number);
     busPorts.push(free[i * 2 + 1] as number);
   }
+  const { tls, password } = options;
+  const clientOptions: RedisOptions = {
+    ...(tls ? { tls: { ca: readFileSync(tls.caFile) } } : {}),
+    ...(password ? { password } : {}),
+  };
+  const listenArgs = (port: number) =>
+    tls
+      ? [
+          ...['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-auth-clients', 'no'],
+          ...[
+            '--tls-cert-file',
+            tls.certFile,
+            '--tls-key-file',
+            tls.keyFile,
+            '--tls-ca-cert-file',
+            tls.caFile,
+          ],
+        ]
+      : ['--port', String(port)];
+  const authArgs = password ? ['--requirepass', password, '--masterauth', password] : [];
+  const cliArgs = [
+    ...(tls ? ['--tls', '--cacert', tls.caFile] : []),
+    ...(password ? ['--no-auth-warning', '-a', password] : []),
+  ];
   let children: ChildProcess[] = [];
   const clients: (Cluster | Redis)[] = [];
 
@@ -63,8 +94,8 @@ export async function startTestRedisCluster(
     spawn(
       'redis-server',
       [
-        '--port',
-        String(port),
+        ...listenArgs(port),
+        ...authArgs,
         '--cluster-port',
         String(busPorts[i]),
         '--bind',
@@ -92,6 +123,7 @@ export async function startTestRedisCluster(
 
   const info = async (port: number) => {
     const probe = new Redis({
+      ...clientOptions,
       port,
       host: '127.0.0.1',
       lazyConnect: true,
@@ -136,6 +168,7 @@ export async function startTestRedisCluster(
   try {
     await start();
     await run('redis-cli', [
+      ...cliArgs,
       '--cluster',
       'create',
       ...ports.map((port) => `127.0.0.1:${port}`),
@@ -151,13 +184,15 @@ export async function startTestRedisCluster(
   }
 
   return {
-    url: `redis://127.0.0.1:${ports[0]}`,
+    url: `${tls ? 'rediss' : 'redis'}://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${ports[0]}`,
     ports,
     get pids() {
       return children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => c.pid as number);
     },
     client: () => {
-      const client = new Cluster([{ host: '127.0.0.1', port: ports[0] as number }]);
+      const client = new Cluster([{ host: '127.0.0.1', port: ports[0] as number }], {
+        redisOptions: clientOptions,
+      });
       clients.push(client);
       return client;
     },

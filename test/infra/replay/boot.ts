@@ -11,7 +11,7 @@ import { promiseOf, readStackConfig, runProgram, type Stack } from '../harness.j
 import { containerArgv, startedProcess } from '../outcome/container-start.js';
 import { ResourceGraph, T } from '../outcome/graph.js';
 import { ecsContainer, type PlatformContainer, type Probe, podContainer } from './environment.js';
-import type { ThrowawayCertificates } from './tls.js';
+import type { ThrowawayCertificates } from '../../helpers/tls.js';
 import { type ReplayedUpstream, startUpstream } from './upstreams.js';
 
 /**

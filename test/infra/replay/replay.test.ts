@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStackConfig } from '../harness.js';
 import { type Replayed, replay, runProbe, stopReplay, untilReady } from './boot.js';
 import { edgeFetch } from './edge-fetch.js';
-import { type ThrowawayCertificates, throwawayCertificates } from './tls.js';
+import { type ThrowawayCertificates, throwawayCertificates } from '../../helpers/tls.js';
 
 /** The app booted exactly as each stack's task definition and pod spec start it (see boot.ts). */
 
