@@ -65,6 +65,15 @@ const httpUrl = (what: string) =>
 /** `sha256:` and 64 hex digits (a key's digest), or the key itself: 16+ visible characters, no commas. */
 const API_KEY_ENTRY = /^(sha256:[0-9a-fA-F]{64}|[\x21-\x2b\x2d-\x7e]{16,})$/;
 
+/** An on/off switch: `1` or `true`, `0` or `false`; unset is off. */
+const flag = (onMeans: string) =>
+  optionalString
+    .refine(
+      (raw) => raw === undefined || ['0', '1', 'true', 'false'].includes(raw),
+      `expected 1 or true ${onMeans}, 0 or false (the default) not to`,
+    )
+    .transform((raw) => raw === '1' || raw === 'true');
+
 const redisUrl = optionalString.refine(
   (raw) => raw === undefined || /^rediss?:\/\/[^\s]+$/.test(raw),
   'expected a redis:// or rediss:// URL',
@@ -77,6 +86,8 @@ const EnvSchema = z.object({
   METRICS_PORT: optionalInteger('METRICS_PORT', 0, 65535),
   HOST: optionalString.transform((v) => v ?? '127.0.0.1'),
   REDIS_URL: redisUrl,
+  // REDIS_URL is then one seed node of a Redis Cluster (ElastiCache's configuration endpoint).
+  REDIS_CLUSTER: flag('to treat REDIS_URL as a seed node of a Redis Cluster'),
   REDIS_KEY_PREFIX: optionalString
     .transform((v) => v ?? 'mcp-fleet:')
     .refine((v) => /^[A-Za-z0-9:_.-]{1,64}$/.test(v), 'expected 1-64 characters from [A-Za-z0-9:_.-]'),
@@ -157,12 +168,7 @@ const EnvSchema = z.object({
   QUOTA_STREAMS_PER_PRINCIPAL: integer('QUOTA_STREAMS_PER_PRINCIPAL', 0, 1_000_000, 100),
   LISTEN_MAX_SUBSCRIPTIONS: integer('LISTEN_MAX_SUBSCRIPTIONS', 1, 1_000_000, 1024),
   // Test fixtures of the official conformance suite; never on in production.
-  MCP_CONFORMANCE_FIXTURES: optionalString
-    .refine(
-      (raw) => raw === undefined || ['0', '1', 'true', 'false'].includes(raw),
-      'expected 1 or true to register the conformance fixtures, 0 or false (the default) not to',
-    )
-    .transform((raw) => raw === '1' || raw === 'true'),
+  MCP_CONFORMANCE_FIXTURES: flag('to register the conformance fixtures'),
 });
 
 /** Every environment variable the node reads: the README table and the deploy files must agree with it. */
@@ -176,6 +182,8 @@ export interface Config {
   host: string;
   /** Unset means the embedded in-memory store: one node only. */
   redisUrl: string | undefined;
+  /** REDIS_CLUSTER: REDIS_URL is a seed node of a Redis Cluster, not a standalone primary. */
+  redisCluster: boolean;
   redisKeyPrefix: string;
   nodeId: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -282,6 +290,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'MCP_STATE_KEY: required when REDIS_URL is set: every node must share one key (generate one with: openssl rand -base64 48)',
     );
   }
+  if (parsed.success && parsed.data.REDIS_CLUSTER && !parsed.data.REDIS_URL) {
+    problems.push(
+      'REDIS_CLUSTER: needs REDIS_URL (a seed node of the cluster, e.g. the configuration endpoint)',
+    );
+  }
   problems.push(...authProblems(env));
   const ports = parsed.success ? parsed.data : undefined;
   if (ports?.METRICS_PORT && ports.METRICS_PORT === ports.PORT) {
@@ -297,6 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     nodeId: e.NODE_ID,
     logLevel: e.LOG_LEVEL,

@@ -39,14 +39,16 @@ export function jsonRpcErrorResponse(
  * - `unreachable`: no connection (down, refused, reset, timed out, half-open);
  * - `failover`: `READONLY`, `LOADING`, `MASTERDOWN`: the endpoint names a server that is not (yet) the primary;
  * - `busy`: Redis refuses work for now (`OOM`, `BUSY`, `TRYAGAIN`, `CLUSTERDOWN`);
- * - `rejected`: any other reply error (a wrong key type, a script error): a bug, not an outage.
+ * - `misrouted`: `MOVED`, `ASK`: the key's slot is on another shard of a cluster;
+ * - `rejected`: any other reply error (a wrong key type, a script error, `CROSSSLOT`): a bug, not an outage.
  */
-export type StoreFailure = 'unreachable' | 'failover' | 'busy' | 'rejected';
+export type StoreFailure = 'unreachable' | 'failover' | 'busy' | 'misrouted' | 'rejected';
 
 const FAILURE_TEXT: Record<StoreFailure, string> = {
   unreachable: 'is unreachable',
   failover: 'is failing over',
   busy: 'is out of memory or busy',
+  misrouted: 'moved the key to another shard (MOVED/ASK; a cluster needs REDIS_CLUSTER=true)',
   rejected: 'rejected a command',
 };
 

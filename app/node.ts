@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, Server as NetServer } from 'node:net';
 import { createMcpHandler, InMemoryServerEventBus, type ServerEventBus } from '@modelcontextprotocol/server';
-import type { Redis } from 'ioredis';
 import { createAdminGate } from './auth/admin.js';
 import { RedisServerEventBus } from './bus/redis-event-bus.js';
 import type { Config } from './config.js';
@@ -34,7 +33,7 @@ import { createMemoryLeases } from './store/leases-memory.js';
 import { createRedisLeases } from './store/leases-redis.js';
 import { createMemoryStore } from './store/memory-store.js';
 import { createRateLimiters, type RateLimiters } from './store/rate-limiters.js';
-import { connectRedis, waitUntilReady } from './store/redis-connection.js';
+import { connectRedis, type RedisClient, waitUntilReady } from './store/redis-connection.js';
 import { createRedisStore } from './store/redis-store.js';
 import { SubscriberWatch } from './store/subscriber-watch.js';
 import type { FleetStore } from './store/types.js';
@@ -291,23 +290,23 @@ async function connectShared(
   logger: Logger,
   metrics: ReturnType<typeof createMetrics>,
 ): Promise<Shared> {
-  const redis = connectRedis(redisUrl, { logger, role: 'commands', nodeId: config.nodeId });
-  // The subscriber queues its SUBSCRIBE until connected; it runs nothing else.
-  const subscriber = connectRedis(redisUrl, {
+  const target = { url: redisUrl, cluster: config.redisCluster };
+  const redis = connectRedis(target, { logger, role: 'commands', nodeId: config.nodeId });
+  const subscriber = connectRedis(target, {
     logger,
     role: 'events',
     nodeId: config.nodeId,
-    offlineQueue: true,
+    subscriber: true,
   });
   const keys = createKeys(config.redisKeyPrefix);
   const bus = new RedisServerEventBus(redis, subscriber, keys.eventsChannel(), logger);
   const relay = new RedisNodeRelay({ publisher: redis, subscriber, keys, nodeId: config.nodeId, logger });
   // Subscribes the bus and the relay, retrying until Redis answers (a node may start during an
-  // outage), then checks that the subscriber hears this node's own PUBLISH.
+  // outage), then checks that the subscriber hears this node's own SPUBLISH on every shard it listens on.
   const subscriberWatch = new SubscriberWatch({
     subscriber,
     publisher: redis,
-    channel: keys.nodeProbe(relay.address),
+    channels: [keys.nodeProbe(relay.address), keys.eventsProbe(relay.address)],
     logger,
   });
   subscriberWatch.start([
@@ -366,7 +365,7 @@ async function connectShared(
   };
 }
 
-async function quitAll(connections: Redis[]): Promise<void> {
+async function quitAll(connections: RedisClient[]): Promise<void> {
   await Promise.allSettled(
     connections.map(async (connection) => {
       if (connection.status === 'ready') await connection.quit();

@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       : []),
     `  health         ${cluster.url}/health  (a different node each time: round robin)`,
     `  nginx          pid ${cluster.nginx.pid}   logs ${cluster.nginx.dir}/{access,error}.log`,
-    `  redis          pid ${cluster.redis.pid}   ${cluster.redis.url}`,
+    `  redis          pid ${cluster.redis.pids.join(' ')}   ${cluster.redis.url} (${cluster.redis.kind})`,
     ...cluster.nodes.map(
       (node) =>
         `  ${node.nodeId.padEnd(14)} pid ${node.current.process.pid}   ${node.url}   log ${join(logDir, `${node.nodeId}.log`)}`,

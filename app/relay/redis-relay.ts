@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../store/keys.js';
+import type { RedisClient } from '../store/redis-connection.js';
+import { storeError } from '../store/redis-errors.js';
+import { NodeRegistry } from './node-registry.js';
 import {
   type NodeRelay,
   type RelayEnvelope,
@@ -16,30 +17,30 @@ type Wire =
   | { type: 'ack'; id: string; outcome: 'delivered' | 'not-held' };
 
 /**
- * A NodeRelay over Redis pub/sub, with a check at each step because pub/sub is at-most-once:
- * - PUBLISH returns how many subscribers received the message. Every node subscribes its own
- *   channel, and Redis drops a dead process's subscription as soon as its socket closes, so 0
- *   receivers means the target is dead: `unreachable`, at once, with no timeout to wait out.
+ * A NodeRelay over Redis sharded pub/sub (each node SSUBSCRIBEs its own channel, which lives on one
+ * shard of a cluster), with a check at each step because pub/sub is at-most-once:
+ * - The node registry says whether a live process holds the target address: if not, `unreachable`
+ *   at once, with no timeout to wait out. The check runs alongside the SPUBLISH, and again when the
+ *   ack is late (a process killed with -9 leaves the registry within its TTL).
  * - The target acknowledges on the sender's channel. A message it received but could not hand to
- *   a session answers `not-held`; silence answers `timeout`. So a POST is answered 202 only once
- *   the owner really took the message.
- * (PUBLISH counts only the receivers on the Redis node it runs on; the fleet uses a single
- * primary, as ElastiCache replication groups and the tests do, not Redis Cluster.)
+ *   a session answers `not-held`; silence from a live target answers `timeout`. So a POST is
+ *   answered 202 only once the owner really took the message.
  */
 export class RedisNodeRelay implements NodeRelay {
   readonly address: string;
   private readonly handlers = new RelayHandlers();
   private readonly waiting = new Map<string, (outcome: RelayOutcome) => void>();
   private readonly channel: string;
+  private readonly registry: NodeRegistry;
   private readonly onMessage = (channel: string, payload: string) => {
     if (channel === this.channel) this.receive(payload);
   };
 
   constructor(
     private readonly deps: {
-      publisher: Redis;
+      publisher: RedisClient;
       /** The node's subscriber connection, shared with the event bus (it can run nothing else). */
-      subscriber: Redis;
+      subscriber: RedisClient;
       keys: Keys;
       nodeId: string;
       logger: Logger;
@@ -48,15 +49,24 @@ export class RedisNodeRelay implements NodeRelay {
   ) {
     this.address = `${deps.nodeId}.${randomUUID().slice(0, 8)}`;
     this.channel = deps.keys.relayChannel(this.address);
-    deps.subscriber.on('message', this.onMessage);
+    this.registry = new NodeRegistry({
+      redis: deps.publisher,
+      keys: deps.keys,
+      address: this.address,
+      logger: deps.logger,
+    });
+    deps.subscriber.on('smessage', this.onMessage);
   }
 
+  /** Joins the node registry, and subscribes this node's channel (retried until answered, see SubscriberWatch). */
   async start(): Promise<void> {
-    await this.deps.subscriber.subscribe(this.channel);
+    this.registry.start();
+    await this.deps.subscriber.ssubscribe(this.channel);
   }
 
   async close(): Promise<void> {
-    this.deps.subscriber.off('message', this.onMessage);
+    await this.registry.close();
+    this.deps.subscriber.off('smessage', this.onMessage);
     for (const resolve of this.waiting.values()) resolve('timeout');
     this.waiting.clear();
   }
@@ -67,26 +77,32 @@ export class RedisNodeRelay implements NodeRelay {
 
   async send(address: string, envelope: RelayEnvelope): Promise<RelayOutcome> {
     const id = randomUUID();
-    const acked = new Promise<RelayOutcome>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        resolve('timeout');
-      }, this.deps.ackTimeoutMs ?? 3_000);
-      this.waiting.set(id, (outcome) => {
-        clearTimeout(timer);
-        this.waiting.delete(id);
-        resolve(outcome);
-      });
+    let settle!: (outcome: RelayOutcome) => void;
+    const settled = new Promise<RelayOutcome>((resolve) => {
+      settle = resolve;
     });
+    this.waiting.set(id, settle);
+    const timer = setTimeout(() => {
+      // Late: dead (killed, its entry lapsed since) or only slow?
+      this.registry.isAlive(address).then(
+        (alive) => settle(alive ? 'timeout' : 'unreachable'),
+        () => settle('timeout'),
+      );
+    }, this.deps.ackTimeoutMs ?? 3_000);
     const wire: Wire = { type: 'deliver', id, from: this.address, envelope };
-    const receivers = await this.deps.publisher
-      .publish(this.deps.keys.relayChannel(address), JSON.stringify(wire))
-      .catch((err: unknown) => {
-        this.waiting.get(id)?.('timeout');
-        throw new StoreUnavailableError('relay.publish', err);
-      });
-    if (receivers === 0) this.waiting.get(id)?.('unreachable');
-    return acked;
+    try {
+      const [alive] = await Promise.all([
+        this.registry.isAlive(address),
+        this.deps.publisher.spublish(this.deps.keys.relayChannel(address), JSON.stringify(wire)),
+      ]);
+      if (!alive) settle('unreachable');
+      return await settled;
+    } catch (err) {
+      throw storeError('relay.publish', err);
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(id);
+    }
   }
 
   private receive(payload: string): void {
@@ -112,7 +128,7 @@ export class RedisNodeRelay implements NodeRelay {
       })
       .then((outcome) => {
         const ack: Wire = { type: 'ack', id: wire.id, outcome };
-        return this.deps.publisher.publish(this.deps.keys.relayChannel(wire.from), JSON.stringify(ack));
+        return this.deps.publisher.spublish(this.deps.keys.relayChannel(wire.from), JSON.stringify(ack));
       })
       .catch((err: Error) =>
         this.deps.logger.warn({ err: err.message }, 'could not acknowledge a relayed message'),

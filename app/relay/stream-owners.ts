@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../store/keys.js';
+import type { RedisClient } from '../store/redis-connection.js';
 import { storeError } from '../store/redis-errors.js';
 import { defineScripts } from '../store/redis-store.js';
 
@@ -18,7 +18,7 @@ export interface StreamOwnerRegistry {
 }
 
 export function createRedisStreamOwners(deps: {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   ttlSeconds: number;
 }): StreamOwnerRegistry {

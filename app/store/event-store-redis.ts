@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import {
   type EventStoreLimits,
@@ -12,6 +11,7 @@ import {
   type SessionEventStores,
 } from './event-store.js';
 import type { Keys } from './keys.js';
+import type { RedisClient } from './redis-connection.js';
 import { classifyRedisError, isOutage } from './redis-errors.js';
 import { defineScripts } from './redis-store.js';
 
@@ -41,7 +41,7 @@ const STREAM_START = '0-0';
  *   its positions are the entry ids Redis assigns, and each append is awaited.
  */
 export function createRedisEventStores(deps: {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   limits: EventStoreLimits;
   logger?: Logger;

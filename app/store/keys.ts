@@ -1,7 +1,9 @@
 /**
  * The one place Redis key names are built. Every key starts with REDIS_KEY_PREFIX, so several
- * deployments can share a Redis. Keys of one session share a `{hash tag}`, so the multi-key
- * scripts also work on a Redis Cluster.
+ * deployments can share a Redis (the prefix has no braces). On a Redis Cluster every script and
+ * multi-key command must touch one hash slot: the keys of one session share its `{id}` tag, those
+ * of one principal its `{principal}`, those of one node process its `{address}`
+ * (test/app/redis-cluster-slots.test.ts runs every script on a real cluster).
  */
 export function createKeys(prefix: string) {
   return {
@@ -16,20 +18,29 @@ export function createKeys(prefix: string) {
      */
     principalLeases: (principal: string, kind: 'sessions' | 'streams') =>
       `${prefix}principal:{${principal}}:${kind}`,
-    eventsChannel: () => `${prefix}events`,
+    /** The server events every node hears (sharded pub/sub: one channel, so one shard). */
+    eventsChannel: () => `${prefix}{events}`,
     /** Prefix of one rate limit's counters; rate-limiter-flexible appends `:<ip or principal>`. */
     rateLimit: (scope: 'ip' | 'principal') => `${prefix}ratelimit:${scope}`,
     /** The resumable streams of one session, in one Redis Stream whose entries name their stream. */
     sessionEvents: (sessionId: string) => `${prefix}session:{${sessionId}}:events`,
     /** Which node's relay address holds a 2024-11-05 SSE stream of the session. */
     sseStreamOwner: (sessionId: string) => `${prefix}session:{${sessionId}}:sse-owner`,
-    /** Each node process listens on its own relay channel (messages from peers, and their acks). */
-    relayChannel: (address: string) => `${prefix}relay:${address}`,
     /**
-     * How a node checks its own Redis connections: the channel its subscriber must hear its own
-     * PUBLISH on, and the key its idle write probe PEXPIREs (which never exists, so nothing is written).
+     * Each node process listens on its own relay channel (messages from peers, and their acks).
+     * A node's channels and registry entry share the `{address}` tag: one shard per node.
      */
-    nodeProbe: (address: string) => `${prefix}probe:${address}`,
+    relayChannel: (address: string) => `${prefix}relay:{${address}}`,
+    /** Present while the node process at `address` is alive (app/relay/node-registry.ts). */
+    liveNode: (address: string) => `${prefix}node:{${address}}`,
+    /**
+     * How a node checks its own Redis connections: a channel on its relay channel's shard where its
+     * subscriber must hear its own SPUBLISH, and the key its idle write probe PEXPIREs (which never
+     * exists, so nothing is written).
+     */
+    nodeProbe: (address: string) => `${prefix}probe:{${address}}`,
+    /** The probe channel on the events channel's shard (a cluster has one subscriber connection per shard). */
+    eventsProbe: (address: string) => `${prefix}{events}:probe:${address}`,
   };
 }
 

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import type { Keys } from './keys.js';
 import type { LeaseStore } from './leases.js';
+import type { RedisClient } from './redis-connection.js';
 import { defineScripts } from './redis-store.js';
 
 /**
@@ -9,7 +9,7 @@ import { defineScripts } from './redis-store.js';
  * `principal:{P}:streams`), so every node counts the same leases, and every script touches one
  * key (one hash slot, ready for Redis Cluster).
  */
-export function createRedisLeases(deps: { redis: Redis; keys: Keys }): LeaseStore {
+export function createRedisLeases(deps: { redis: RedisClient; keys: Keys }): LeaseStore {
   const { redis, keys } = deps;
   const scripts = defineScripts(redis, {
     claimLease: 'claim-lease-1.lua',

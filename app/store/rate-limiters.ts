@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../config.js';
 import type { Keys } from './keys.js';
+import type { RedisClient } from './redis-connection.js';
 
 export interface RateLimiters {
   /**
@@ -29,7 +29,7 @@ export interface RateLimiters {
  */
 export function createRateLimiters(options: {
   config: RateLimitConfig;
-  redis?: Redis;
+  redis?: RedisClient;
   keys: Keys;
 }): RateLimiters {
   const { config, redis, keys } = options;

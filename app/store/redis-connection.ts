@@ -1,10 +1,19 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type Logger, redactUrlCredentials } from '../logger.js';
 import { isFailoverReply } from './redis-errors.js';
 
+/** A connection to a standalone Redis or to a Redis Cluster: the stores use only what both offer. */
+export type RedisClient = Redis | Cluster;
+
+/** REDIS_URL, and whether it names a standalone primary or a seed node of a cluster (REDIS_CLUSTER). */
+export interface RedisTarget {
+  url: string;
+  cluster: boolean;
+}
+
 /**
- * One Redis connection with the settings every node needs. Every connection is made here, so that
- * a Redis Cluster client can be returned from this one place later.
+ * One Redis connection with the settings every node needs: to a standalone primary, or to a Redis
+ * Cluster (REDIS_CLUSTER) through one seed node. Every connection is made here.
  * - No offline queue: while Redis is down, commands fail at once, so a request gets a fast 503
  *   instead of hanging until a timeout.
  * - A command timeout, so that no request waits on Redis for more than 2 s.
@@ -27,20 +36,32 @@ import { isFailoverReply } from './redis-errors.js';
  * `rediss://` URLs get TLS (ElastiCache in-transit encryption) from ioredis itself.
  */
 export function connectRedis(
-  url: string,
-  options: { logger: Logger; role: string; nodeId: string; offlineQueue?: boolean },
-): Redis {
+  target: RedisTarget,
+  options: {
+    logger: Logger;
+    role: string;
+    nodeId: string;
+    /**
+     * The subscriber connection: its SSUBSCRIBEs queue until connected (it runs nothing else), and
+     * on a cluster they go to one connection per shard.
+     */
+    subscriber?: boolean;
+  },
+): RedisClient {
+  const log = options.logger.child({ component: 'redis', role: options.role });
+  let failoverAnnounced = false;
+  const retryStrategy = (attempt: number) =>
+    Math.min(50 * 2 ** Math.min(attempt, 6), 2_000) + Math.floor(Math.random() * 100);
   const settings: RedisOptions = {
     connectionName: `mcp-fleet:${options.nodeId}:${options.role}`,
-    enableOfflineQueue: options.offlineQueue ?? false,
+    enableOfflineQueue: options.subscriber ?? false,
     maxRetriesPerRequest: 1,
     commandTimeout: 2_000,
     socketTimeout: 5_000,
     keepAlive: 10_000,
     connectTimeout: 5_000,
     lazyConnect: true,
-    retryStrategy: (attempt) =>
-      Math.min(50 * 2 ** Math.min(attempt, 6), 2_000) + Math.floor(Math.random() * 100),
+    retryStrategy,
     reconnectOnError: (err) => {
       if (!isFailoverReply(err)) return false;
       // Every command in flight gets the same reply: say it once per connection.
@@ -49,13 +70,16 @@ export function connectRedis(
       return 1;
     },
   };
-  const log = options.logger.child({ component: 'redis', role: options.role });
-  const redis = new Redis(url, settings);
+  const redis = target.cluster
+    ? connectCluster(target.url, settings, options.subscriber ?? false)
+    : new Redis(target.url, settings);
   let wasReady = false;
-  let failoverAnnounced = false;
   redis.on('ready', () => {
     failoverAnnounced = false;
-    log.info({ url: redactUrlCredentials(url) }, wasReady ? 'redis reconnected' : 'redis connected');
+    log.info(
+      { url: redactUrlCredentials(target.url), cluster: target.cluster },
+      wasReady ? 'redis reconnected' : 'redis connected',
+    );
     wasReady = true;
   });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
@@ -65,8 +89,37 @@ export function connectRedis(
   return redis;
 }
 
+/**
+ * A Redis Cluster client seeded by one node (ElastiCache's configuration endpoint): it reads the
+ * shards from CLUSTER SLOTS, follows MOVED and ASK, and waits out TRYAGAIN and CLUSTERDOWN itself.
+ * - Every shard connection gets the standalone settings, and the TLS and AUTH of the seed's URL.
+ * - `dnsLookup` keeps the names the cluster announces: ElastiCache's certificates name its hosts,
+ *   and resolving them to IPs first fails the TLS hostname check (the ioredis README's note on
+ *   ElastiCache with TLS).
+ * - The subscriber's SSUBSCRIBEs go to the primary of each channel's shard, on one connection per
+ *   shard, and follow the slots when they move.
+ */
+function connectCluster(url: string, settings: RedisOptions, shardedSubscribers: boolean): Cluster {
+  const seed = new URL(url);
+  const { enableOfflineQueue, retryStrategy, lazyConnect, ...perShard } = settings;
+  return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+    redisOptions: {
+      ...perShard,
+      ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
+      ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
+      ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+    dnsLookup: (address, callback) => callback(null, address),
+    enableOfflineQueue,
+    lazyConnect,
+    clusterRetryStrategy: (attempt) => retryStrategy?.(attempt) ?? null,
+    slotsRefreshTimeout: 2_000,
+    shardedSubscribers,
+  });
+}
+
 /** Waits for the first `ready`, or gives up after `timeoutMs` (the node then starts not-ready). */
-export async function waitUntilReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+export async function waitUntilReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return true;
   if (redis.status === 'wait') redis.connect().catch(() => undefined);
   return new Promise((resolve) => {

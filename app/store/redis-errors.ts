@@ -2,7 +2,13 @@ import { type StoreFailure, StoreUnavailableError } from '../errors.js';
 
 /** The replies of a server that is not the primary (yet): a failover is under way. */
 const FAILOVER_REPLIES = new Set(['READONLY', 'LOADING', 'MASTERDOWN']);
-/** The replies of a primary that refuses work for now. */
+/**
+ * The key's slot is served by another shard: the cluster client follows these itself, so one that
+ * surfaces means the slots kept moving (a resharding, a shard's failover), or a standalone client
+ * was pointed at a cluster (REDIS_CLUSTER unset).
+ */
+const SLOT_REPLIES = new Set(['MOVED', 'ASK']);
+/** The replies of a primary that refuses work for now (a cluster with a shard down, a slot migrating). */
 const BUSY_REPLIES = new Set(['OOM', 'BUSY', 'TRYAGAIN', 'CLUSTERDOWN']);
 
 /** A Redis reply error starts with its code (`READONLY You can't write against a read only replica.`). */
@@ -21,6 +27,7 @@ export function classifyRedisError(err: unknown): StoreFailure {
   if (code === undefined) return 'unreachable';
   if (FAILOVER_REPLIES.has(code)) return 'failover';
   if (BUSY_REPLIES.has(code)) return 'busy';
+  if (SLOT_REPLIES.has(code)) return 'misrouted';
   return 'rejected';
 }
 

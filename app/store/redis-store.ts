@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { memoryQuotaExceeded } from '../quotas/memory-quota.js';
 import { type CommandHealth, keepProbing } from './command-health.js';
 import type { Keys } from './keys.js';
+import type { RedisClient } from './redis-connection.js';
 import { isOutage, storeError } from './redis-errors.js';
 import {
   type FleetStore,
@@ -32,7 +32,7 @@ export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 /** Loads scripts from ./lua (named verb-KEYCOUNT.lua) as ioredis commands; used by every Redis-backed store. */
 export function defineScripts<Name extends string>(
-  redis: Redis,
+  redis: RedisClient,
   scripts: Record<Name, string>,
 ): Record<Name, ScriptCall> {
   const calls = {} as Record<Name, ScriptCall>;
@@ -46,7 +46,7 @@ export function defineScripts<Name extends string>(
 }
 
 export function createRedisStore(deps: {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   sessionTtlSeconds: number;
   /** QUOTA_MEMORY_KEYS and QUOTA_MEMORY_BYTES, enforced by the scripts that store values. */

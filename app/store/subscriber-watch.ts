@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import type { RedisClient } from './redis-connection.js';
 
 /** A channel the node's subscriber connection must listen on (server events, the node relay). */
 export interface Subscription {
@@ -18,16 +18,18 @@ const MAX_SUBSCRIBE_BACKOFF_MS = 2_000;
  * Keeps the node's subscriber connection subscribed and listening, and says when it is not
  * (`problem()`, which `/ready` reports).
  *
- * - **Subscribing.** Each SUBSCRIBE is retried until Redis answers it. ioredis re-subscribes after
+ * - **Subscribing.** Each SSUBSCRIBE is retried until Redis answers it. ioredis re-subscribes after
  *   a reconnect only the channels whose SUBSCRIBE was answered, and fails a queued one on its
  *   second reconnect attempt, so a node started during an outage would otherwise stay deaf for good.
  * - **Listening.** Then, every second and whenever the commands connection (re)connects, the
- *   commands connection PUBLISHes a token on this node's probe channel, and the subscriber must
- *   hear it:
- *   - PUBLISH counts only the subscribers of the server that ran it, so 0 means the subscriber sits
- *     on another server. After a failover, a demoted primary keeps its pub/sub clients (and even
- *     passes them the new primary's messages through replication), but peers' PUBLISH counts miss
- *     them, and the relay takes this node for dead.
+ *   commands connection SPUBLISHes a token on each of this node's probe channels (one on every shard
+ *   its subscriptions live on: on a cluster, one subscriber connection per shard), and the
+ *   subscriber must hear each:
+ *   - SPUBLISH counts the subscribers of the server that ran it: the primary owning the channel's
+ *     slot (the only primary of a standalone Redis), where this node's subscriber must sit. 0 means
+ *     it sits on another server: after a failover, a demoted primary keeps its pub/sub clients
+ *     (and even passes them the new primary's messages through replication), but they would miss
+ *     whatever the new primary's channels carry once the replication link breaks.
  *   - A token not heard in time means a half-open socket.
  *
  *   Either way the subscriber reconnects at once (the endpoint names the primary again) and ioredis
@@ -42,34 +44,41 @@ export class SubscriberWatch {
   /** Ends the wait between two probes early. */
   private wake: (() => void) | undefined;
   private readonly onMessage = (channel: string, token: string) => {
-    if (channel === this.deps.channel) this.waiting.get(token)?.();
+    if (this.deps.channels.includes(channel)) this.waiting.get(token)?.();
   };
   // The commands connection reconnected, maybe to another server: check the subscriber now.
   private readonly onPublisherReady = () => this.wake?.();
 
   constructor(
     private readonly deps: {
-      subscriber: Redis;
+      subscriber: RedisClient;
       /** The commands connection, which publishes the probes. */
-      publisher: Redis;
-      /** This node's own probe channel (keys.nodeProbe). */
-      channel: string;
+      publisher: RedisClient;
+      /**
+       * This node's probe channels, one on each shard its subscriptions live on (keys.nodeProbe,
+       * keys.eventsProbe): on a cluster each shard has its own subscriber connection, and any of
+       * them can be lost alone.
+       */
+      channels: string[];
       logger: Logger;
     },
   ) {
-    deps.subscriber.on('message', this.onMessage);
+    deps.subscriber.on('smessage', this.onMessage);
     deps.publisher.on('ready', this.onPublisherReady);
   }
 
   /** Subscribes everything (retrying until answered), then probes until `stop()`. */
   start(subscriptions: Subscription[]): void {
-    const own: Subscription = {
-      name: 'subscriber probe',
-      subscribe: async () => {
-        await this.deps.subscriber.subscribe(this.deps.channel);
-      },
-    };
-    void Promise.all([...subscriptions, own].map((s) => this.subscribeUntilAnswered(s))).then(async () => {
+    // One SSUBSCRIBE per channel: on a cluster, one command may name channels of one slot only.
+    const own = this.deps.channels.map(
+      (channel): Subscription => ({
+        name: 'subscriber probe',
+        subscribe: async () => {
+          await this.deps.subscriber.ssubscribe(channel);
+        },
+      }),
+    );
+    void Promise.all([...subscriptions, ...own].map((s) => this.subscribeUntilAnswered(s))).then(async () => {
       while (!this.stopped) {
         await this.probe().catch((err: Error) =>
           this.deps.logger.warn({ err: err.message }, 'redis subscriber probe failed'),
@@ -90,7 +99,7 @@ export class SubscriberWatch {
   stop(): void {
     this.stopped = true;
     this.wake?.();
-    this.deps.subscriber.off('message', this.onMessage);
+    this.deps.subscriber.off('smessage', this.onMessage);
     this.deps.publisher.off('ready', this.onPublisherReady);
   }
 
@@ -113,12 +122,33 @@ export class SubscriberWatch {
   }
 
   private async probe(): Promise<void> {
-    const { subscriber, publisher, channel } = this.deps;
+    const { subscriber } = this.deps;
     if (subscriber.status !== 'ready') {
       // ioredis is reconnecting it already.
       this.problemNow = 'disconnected';
       return;
     }
+    const outcomes = await Promise.all(this.deps.channels.map((channel) => this.probeOne(channel)));
+    if (outcomes.includes('unpublished')) {
+      // The commands connection is failing (its own check reports it); is the subscriber alive?
+      if (
+        !(await subscriber.ping().then(
+          () => true,
+          () => false,
+        ))
+      )
+        this.reconnect('not answering');
+      return;
+    }
+    const problem = outcomes.find((outcome) => outcome !== 'heard');
+    if (problem) return this.reconnect(problem);
+    this.problemNow = undefined;
+  }
+
+  /** SPUBLISHes a token on one probe channel and waits for the subscriber to hear it. */
+  private async probeOne(
+    channel: string,
+  ): Promise<'heard' | 'unpublished' | 'not subscribed on the primary' | 'not receiving messages'> {
     const token = String(++this.sequence);
     let heard!: () => void;
     const wasHeard = new Promise<boolean>((resolve) => {
@@ -130,21 +160,10 @@ export class SubscriberWatch {
     });
     this.waiting.set(token, heard);
     try {
-      const receivers = await publisher.publish(channel, token).catch(() => undefined);
-      if (receivers === undefined) {
-        // The commands connection is failing (its own check reports it); is the subscriber alive?
-        if (
-          !(await subscriber.ping().then(
-            () => true,
-            () => false,
-          ))
-        )
-          this.reconnect('not answering');
-        return;
-      }
-      if (receivers === 0) return this.reconnect('not subscribed on the primary');
-      if (!(await wasHeard)) return this.reconnect('not receiving messages');
-      this.problemNow = undefined;
+      const receivers = await this.deps.publisher.spublish(channel, token).catch(() => undefined);
+      if (receivers === undefined) return 'unpublished';
+      if (receivers === 0) return 'not subscribed on the primary';
+      return (await wasHeard) ? 'heard' : 'not receiving messages';
     } finally {
       this.waiting.delete(token);
     }

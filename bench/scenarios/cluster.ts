@@ -50,7 +50,8 @@ export async function cluster(ctx: BenchContext): Promise<ScenarioReport> {
           const nodeCpu = () =>
             local.nodes.reduce((sum, n) => sum + sampleProcess(n.current.process.pid ?? 0).cpuSeconds, 0);
           const infraCpu = () =>
-            treeCpuSeconds(local.nginx.pid) + sampleProcess(local.redis.pid ?? 0).cpuSeconds;
+            treeCpuSeconds(local.nginx.pid) +
+            local.redis.pids.reduce((sum, pid) => sum + sampleProcess(pid).cpuSeconds, 0);
           const beforeNodes = nodeCpu();
           const beforeInfra = infraCpu();
           const result = await load(ctx.settings.runSeconds);

@@ -80,8 +80,15 @@ export const environmentSchema = z
           .startsWith('cache.', 'expected an ElastiCache node type such as cache.t4g.small')
           .default('cache.t4g.small'),
         multiAz: z.boolean().default(false),
-        /** Read replicas besides the primary; multi-AZ failover needs at least one. */
+        /** Read replicas besides the primary (of each shard with clusterMode); multi-AZ failover needs at least one. */
         replicas: z.int().min(0).max(5).default(0),
+        /**
+         * ElastiCache cluster mode: the keys spread over `shards` node groups, each a primary and
+         * `replicas` replicas. The app gets the configuration endpoint and REDIS_CLUSTER=true.
+         */
+        clusterMode: z.boolean().default(false),
+        /** Node groups (shards) with clusterMode; 3 by default. */
+        shards: z.int().min(1).max(500).optional(),
         snapshotRetentionDays: z.int().min(0).max(35).default(0),
       })
       .prefault({}),
@@ -171,6 +178,22 @@ export const environmentSchema = z
         code: 'custom',
         path: ['hostedZoneId'],
         message: 'only used with domain; set domain too',
+      });
+    }
+    if (env.redis.shards !== undefined && !env.redis.clusterMode) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis', 'shards'],
+        message: 'only used with clusterMode: true; set clusterMode too, or leave shards unset',
+      });
+    }
+    // The app's bus and relay use sharded pub/sub (SPUBLISH), which Redis OSS has from 7.0 (Valkey: always).
+    const major = Number(env.redis.engineVersion?.split('.')[0]);
+    if (env.redis.engine === 'redis' && env.redis.engineVersion !== undefined && !(major >= 7)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis', 'engineVersion'],
+        message: 'expected 7.0 or later: the app uses sharded pub/sub (SPUBLISH/SSUBSCRIBE)',
       });
     }
     if (env.redis.multiAz && env.redis.replicas < 1) {

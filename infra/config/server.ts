@@ -31,6 +31,7 @@ export const PLATFORM_ENV = [
   'NODE_ENV',
   'SHUTDOWN_GRACE_SECONDS',
   'REDIS_KEY_PREFIX',
+  'REDIS_CLUSTER',
 ] as const;
 export const GENERATED_SECRETS = ['REDIS_URL', 'MCP_STATE_KEY'] as const;
 function probeSchema(defaults: { path: string; initialDelaySeconds: number; failureThreshold: number }) {

@@ -105,6 +105,7 @@ function buildEcsPlatform(parent: pulumi.Resource, name: string, args: EcsPlatfo
           fallbackHost: loadBalancer.dnsName,
           metricsPort: app ? args.metrics.port : undefined,
           upstreams: app ? upstreams : undefined,
+          redisCluster: redis?.clusterMode,
         }),
         secrets: foundation.secretsFor(
           serverName,

@@ -222,6 +222,7 @@ function buildEksPlatform(parent: pulumi.Resource, name: string, args: EksPlatfo
           fallbackHost: controller.hostname,
           metricsPort: metrics?.port,
           upstreams: app ? upstreams : undefined,
+          redisCluster: foundation.redis?.clusterMode,
         }),
         secrets: foundation.secretsFor(
           serverName,

@@ -12,8 +12,12 @@ export interface RedisArgs {
   nodeType: string;
   /** Multi-AZ with automatic failover (production). */
   multiAz: boolean;
-  /** Read replicas besides the primary. */
+  /** Read replicas besides the primary (of each shard, with clusterMode). */
   replicas: number;
+  /** Cluster mode: the keys spread over `shards` node groups; clients start from the configuration endpoint. */
+  clusterMode: boolean;
+  /** Node groups with clusterMode (3 when unset). */
+  shards?: number;
   /** Days of automatic snapshots; 0 disables them. */
   snapshotRetentionDays: number;
   /** Keep a final snapshot when the group is deleted. */
@@ -28,6 +32,7 @@ export interface RedisArgs {
 
 export const REDIS_PORT = 6379;
 const DEFAULT_VERSIONS = { valkey: '8.0', redis: '7.1' } as const;
+export const DEFAULT_SHARDS = 3;
 
 /** The ElastiCache parameter-group family of an engine version: `valkey8`, `redis7`. */
 export function parameterFamily(engine: 'valkey' | 'redis', version: string): string {
@@ -38,9 +43,13 @@ export function parameterFamily(engine: 'valkey' | 'redis', version: string): st
  * One ElastiCache replication group shared by every server node: TLS in transit, encrypted at rest,
  * an AUTH token kept in Secrets Manager together with the full REDIS_URL the app reads.
  * Its security group starts empty; each platform admits its own tasks or pods with `allowFrom`.
+ * With cluster mode, REDIS_URL names the configuration endpoint, from which the client discovers
+ * the shards, and `clusterMode` tells the platforms to set REDIS_CLUSTER=true.
  */
 export class Redis extends pulumi.ComponentResource {
+  /** The primary endpoint, or the configuration endpoint with cluster mode. */
   readonly endpoint: pulumi.Output<string>;
+  readonly clusterMode: boolean;
   readonly port = REDIS_PORT;
   readonly securityGroupId: pulumi.Output<string>;
   /** REDIS_URL (`rediss://:TOKEN@host:6379`) from the Secrets Manager secret `{ REDIS_URL, AUTH_TOKEN }`. */
@@ -53,7 +62,8 @@ export class Redis extends pulumi.ComponentResource {
     super('mcp-fleet:foundation:Redis', name, {}, opts);
     this.name = name;
     const built = buildRedis(this, name, args);
-    this.endpoint = built.group.primaryEndpointAddress;
+    this.clusterMode = args.clusterMode;
+    this.endpoint = built.endpoint;
     this.securityGroupId = built.securityGroup.id;
     this.authToken = built.token;
     this.redisUrl = {
@@ -130,7 +140,11 @@ function buildRedis(parent: pulumi.Resource, name: string, args: RedisArgs) {
     {
       family: parameterFamily(args.engine, engineVersion),
       description: 'MCP session store: never evict session records',
-      parameters: [{ name: 'maxmemory-policy', value: 'noeviction' }],
+      parameters: [
+        { name: 'maxmemory-policy', value: 'noeviction' },
+        // Cluster mode is chosen by the parameter group ("default.*.cluster.on" for AWS's own).
+        ...(args.clusterMode ? [{ name: 'cluster-enabled', value: 'yes' }] : []),
+      ],
       tags: args.tags,
     },
     opts,
@@ -154,8 +168,15 @@ function buildRedis(parent: pulumi.Resource, name: string, args: RedisArgs) {
       nodeType: args.nodeType,
       port: REDIS_PORT,
       parameterGroupName: parameters.name,
-      numCacheClusters: 1 + args.replicas,
-      automaticFailoverEnabled: args.multiAz,
+      ...(args.clusterMode
+        ? {
+            clusterMode: 'enabled',
+            numNodeGroups: args.shards ?? DEFAULT_SHARDS,
+            replicasPerNodeGroup: args.replicas,
+          }
+        : { numCacheClusters: 1 + args.replicas }),
+      // Cluster mode requires it: a shard's replica takes over its slots.
+      automaticFailoverEnabled: args.multiAz || args.clusterMode,
       multiAzEnabled: args.multiAz,
       transitEncryptionEnabled: true,
       atRestEncryptionEnabled: true,
@@ -173,10 +194,11 @@ function buildRedis(parent: pulumi.Resource, name: string, args: RedisArgs) {
     },
     opts,
   );
+  const endpoint = args.clusterMode ? group.configurationEndpointAddress : group.primaryEndpointAddress;
   // A configured token may hold #, & or ^: percent-encoded so it stays inside the URL's userinfo
   // (ioredis decodes it).
   const url = pulumi.secret(
-    pulumi.interpolate`rediss://:${token.apply(encodeURIComponent)}@${group.primaryEndpointAddress}:${REDIS_PORT}`,
+    pulumi.interpolate`rediss://:${token.apply(encodeURIComponent)}@${endpoint}:${REDIS_PORT}`,
   );
   const secret = new aws.secretsmanager.Secret(
     `${name}-secret`,
@@ -199,5 +221,5 @@ function buildRedis(parent: pulumi.Resource, name: string, args: RedisArgs) {
     },
     opts,
   );
-  return { securityGroup, group, secret, version, url, token };
+  return { securityGroup, group, endpoint, secret, version, url, token };
 }

@@ -28,6 +28,8 @@ export interface PlainEnvContext {
   fallbackHost?: pulumi.Input<string>;
   /** The app's METRICS_PORT: /metrics only there, never on the port the load balancer forwards to. */
   metricsPort?: number;
+  /** The shared Redis runs in cluster mode: its REDIS_URL is the configuration endpoint. */
+  redisCluster?: boolean;
   /** The app's UPSTREAMS (infra/shared/upstreams.ts), when the stack has servers behind its gateway. */
   upstreams?: string;
 }
@@ -62,6 +64,7 @@ export function plainEnv(
     SHUTDOWN_GRACE_SECONDS: String(server.drainSeconds),
   };
   if (server.redis) env.REDIS_KEY_PREFIX = `mcp-fleet:${context.stack}:${name}:`;
+  if (server.redis && context.redisCluster) env.REDIS_CLUSTER = 'true';
   return env;
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
 import { connectLegacyClient, connectModernClient, structuredOf, textOf } from '../helpers/clients.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 interface NodeInfo {
   nodeId: string;
@@ -12,13 +12,13 @@ interface NodeInfo {
 }
 
 describe('any node serves any client (real Redis, three real nodes)', () => {
-  let redis: TestRedis;
+  let redis: SharedRedis;
   let nodes: AppNode[];
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    redis = await startSharedRedis();
     nodes = await Promise.all(
-      ['node-a', 'node-b', 'node-c'].map((nodeId) => startAppNode({ nodeId, env: clusterEnv(redis.url) })),
+      ['node-a', 'node-b', 'node-c'].map((nodeId) => startAppNode({ nodeId, env: clusterEnv(redis) })),
     );
   });
 
@@ -69,7 +69,7 @@ describe('any node serves any client (real Redis, three real nodes)', () => {
     });
 
     it('keeps the session on B after A is killed with SIGKILL', async () => {
-      const victim = await startAppNode({ nodeId: 'node-victim', env: clusterEnv(redis.url) });
+      const victim = await startAppNode({ nodeId: 'node-victim', env: clusterEnv(redis) });
       let target = victim.url;
       const { client, sessionId } = await connectLegacyClient(() => target);
       await client.callTool({ name: 'remember', arguments: { key: 'k', value: 'survives' } });

@@ -41,6 +41,8 @@ describe('configuration from the environment', () => {
     [{ SESSION_TTL_SECONDS: '0' }, 'SESSION_TTL_SECONDS: expected an integer from 2 to 604800'],
     [{ SSE_HEARTBEAT_SECONDS: '1.5' }, 'SSE_HEARTBEAT_SECONDS: expected an integer'],
     [{ SHUTDOWN_GRACE_SECONDS: '-1' }, 'SHUTDOWN_GRACE_SECONDS: expected an integer'],
+    [{ REDIS_CLUSTER: 'yes' }, 'REDIS_CLUSTER: expected 1 or true'],
+    [{ REDIS_CLUSTER: 'true' }, 'REDIS_CLUSTER: needs REDIS_URL'],
     [{ REDIS_KEY_PREFIX: 'has space' }, 'REDIS_KEY_PREFIX: expected 1-64 characters'],
     [{ NODE_ID: 'a/b' }, 'NODE_ID: expected 1-128 characters'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV:'],
@@ -53,6 +55,12 @@ describe('configuration from the environment', () => {
     [{ AUTH_ADMIN_API_KEYS: 'short' }, 'AUTH_ADMIN_API_KEYS: expected comma-separated keys'],
   ])('rejects %o, naming the variable', (env, expected) => {
     expect(problemsOf(env as Record<string, string>).join('\n')).toContain(expected);
+  });
+
+  it('takes REDIS_URL as a cluster seed node only with REDIS_CLUSTER', () => {
+    const standalone = { REDIS_URL: 'rediss://cache:6379', MCP_STATE_KEY: 'k'.repeat(32) };
+    expect(loadConfig(standalone).redisCluster).toBe(false);
+    expect(loadConfig({ ...standalone, REDIS_CLUSTER: 'true' }).redisCluster).toBe(true);
   });
 
   it('serves /metrics on the traffic port unless METRICS_PORT names another one', () => {

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, startAppNode, TEST_STATE_KEY } from '../helpers/app-node.js';
 import { connectLegacyClient, connectModernClient, structuredOf } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 import { sessionIdInLogs } from '../helpers/security.js';
+import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 interface Confirmation {
   confirmed: boolean;
@@ -14,13 +14,13 @@ interface Confirmation {
 }
 
 describe('server→client messages across nodes, in every era (real Redis, three real nodes)', () => {
-  let redis: TestRedis;
+  let redis: SharedRedis;
   let nodes: AppNode[];
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    redis = await startSharedRedis();
     nodes = await Promise.all(
-      ['x-a', 'x-b', 'x-c'].map((nodeId) => startAppNode({ nodeId, env: clusterEnv(redis.url) })),
+      ['x-a', 'x-b', 'x-c'].map((nodeId) => startAppNode({ nodeId, env: clusterEnv(redis) })),
     );
   });
 
@@ -128,7 +128,7 @@ describe('server→client messages across nodes, in every era (real Redis, three
   it('2026-07-28: during a key rotation, state sealed with the old key still verifies on a node with the new one', async () => {
     const rotated = await startAppNode({
       nodeId: 'x-rotated',
-      env: clusterEnv(redis.url, {
+      env: clusterEnv(redis, {
         MCP_STATE_KEY: 'the-new-key-after-rotation-0123456789abcdefghij',
         MCP_STATE_KEY_PREVIOUS: TEST_STATE_KEY,
       }),
@@ -155,7 +155,7 @@ describe('server→client messages across nodes, in every era (real Redis, three
   it('2026-07-28: a node with another MCP_STATE_KEY refuses the retry with a clear error', async () => {
     const stranger = await startAppNode({
       nodeId: 'x-wrong-key',
-      env: clusterEnv(redis.url, { MCP_STATE_KEY: 'another-key-that-is-long-enough-0123456789abcdef' }),
+      env: clusterEnv(redis, { MCP_STATE_KEY: 'another-key-that-is-long-enough-0123456789abcdef' }),
     });
     try {
       let target = nodes[0]!.url;

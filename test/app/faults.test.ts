@@ -3,19 +3,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, safeJson, startAppNode } from '../helpers/app-node.js';
 import { connectLegacyClient, connectModernClient, textOf } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 describe('faults: Redis outage, session expiry, drain', () => {
-  let redis: TestRedis;
+  let redis: SharedRedis;
   const started: AppNode[] = [];
   const node = async (nodeId: string, extra: Record<string, string> = {}) => {
-    const n = await startAppNode({ nodeId, env: clusterEnv(redis.url, extra) });
+    const n = await startAppNode({ nodeId, env: clusterEnv(redis, extra) });
     started.push(n);
     return n;
   };
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    redis = await startSharedRedis();
   });
   afterAll(async () => {
     await Promise.all(started.map((n) => n.stop()));
@@ -31,8 +31,12 @@ describe('faults: Redis outage, session expiry, drain', () => {
     );
 
     await redis.stop();
-    await waitFor('/ready to turn 503', async () => (await fetch(new URL('/ready', a.url))).status === 503);
-    const ready = await (await fetch(new URL('/ready', a.url))).json();
+    // The subscriber may notice first (on a cluster, each connection finds its shards gone on its own).
+    const ready = await waitFor('/ready to turn 503: redis unreachable', async () => {
+      const response = await fetch(new URL('/ready', a.url));
+      const body = (await response.json()) as { reason?: string };
+      return response.status === 503 && body.reason === 'redis unreachable' ? body : undefined;
+    });
     expect(ready).toMatchObject({ ready: false, reason: 'redis unreachable' });
     const health = await fetch(new URL('/health', a.url));
     expect(health.status).toBe(503);

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
 import { connectModernClient, connectSseClient, structuredOf, textOf } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 import { sessionIdInLogs } from '../helpers/security.js';
+import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 interface NodeInfo {
   nodeId: string;
@@ -13,14 +13,14 @@ interface NodeInfo {
 }
 
 describe('the 2024-11-05 HTTP+SSE transport across nodes (real Redis, real v1 SSEClientTransport)', () => {
-  let redis: TestRedis;
+  let redis: SharedRedis;
   let nodes: AppNode[];
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    redis = await startSharedRedis();
     nodes = await Promise.all(
       ['sse-a', 'sse-b'].map((nodeId) =>
-        startAppNode({ nodeId, env: clusterEnv(redis.url, { SSE_HEARTBEAT_SECONDS: '1' }) }),
+        startAppNode({ nodeId, env: clusterEnv(redis, { SSE_HEARTBEAT_SECONDS: '1' }) }),
       ),
     );
   });
@@ -69,7 +69,7 @@ describe('the 2024-11-05 HTTP+SSE transport across nodes (real Redis, real v1 SS
   });
 
   it('answers 410 once the owner is killed, and the session continues after GET /sse?sessionId= on another node', async () => {
-    const victim = await startAppNode({ nodeId: 'sse-victim', env: clusterEnv(redis.url) });
+    const victim = await startAppNode({ nodeId: 'sse-victim', env: clusterEnv(redis) });
     let target = victim.url;
     const { client, transport } = await connectSseClient(() => target);
     const before = structuredOf<NodeInfo>(await client.callTool({ name: 'node_info', arguments: {} }));
@@ -166,7 +166,7 @@ describe('the 2024-11-05 HTTP+SSE transport across nodes (real Redis, real v1 SS
   });
 
   it('closes its SSE streams and gives up their ownership when drained', async () => {
-    const draining = await startAppNode({ nodeId: 'sse-draining', env: clusterEnv(redis.url) });
+    const draining = await startAppNode({ nodeId: 'sse-draining', env: clusterEnv(redis) });
     const { client } = await connectSseClient(() => draining.url);
     const closed = new Promise<void>((resolve) => {
       client.onerror = () => resolve();
@@ -183,7 +183,7 @@ describe('the 2024-11-05 HTTP+SSE transport across nodes (real Redis, real v1 SS
   it('while draining, finishes the calls it took and answers new ones with 410, relayed or not', async () => {
     const draining = await startAppNode({
       nodeId: 'sse-finishing',
-      env: clusterEnv(redis.url, { SHUTDOWN_GRACE_SECONDS: '15' }),
+      env: clusterEnv(redis, { SHUTDOWN_GRACE_SECONDS: '15' }),
     });
     const { client } = await connectSseClient(() => draining.url);
     const { sessionId } = structuredOf<NodeInfo>(await client.callTool({ name: 'node_info', arguments: {} }));

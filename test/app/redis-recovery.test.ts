@@ -48,8 +48,8 @@ describe('redis: starting during an outage, held writes, rejected commands', () 
     await waitFor('the late node to be ready', async () => (await readyStatus(late)) === 200, 20_000);
     // Ready means subscribed: Redis lists the late node on the events channel and on its relay channel.
     const admin = redis.client();
-    expect(await admin.pubsub('NUMSUB', 'test:events')).toEqual(['test:events', 1]);
-    expect(await admin.pubsub('CHANNELS', 'test:relay:late.*')).toHaveLength(1);
+    expect(await admin.pubsub('SHARDNUMSUB', 'test:{events}')).toEqual(['test:{events}', 1]);
+    expect(await admin.pubsub('SHARDCHANNELS', 'test:relay:{late.*')).toHaveLength(1);
 
     // And it hears its peers: a change published on another node reaches a listener on the late one…
     const peer = await node('peer', redis);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
 import { connectLegacyClient, connectModernClient } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 const WATCHED = 'test://watched-resource';
 const OTHER = 'test://static-text';
@@ -14,14 +14,14 @@ const OTHER = 'test://static-text';
  * fixtures, which provide subscribable resources.
  */
 describe('2025-era resources/updated across nodes (real Redis, two real nodes)', () => {
-  let redis: TestRedis;
+  let redis: SharedRedis;
   let nodes: AppNode[];
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    redis = await startSharedRedis();
     nodes = await Promise.all(
       ['sub-a', 'sub-b'].map((nodeId) =>
-        startAppNode({ nodeId, env: clusterEnv(redis.url, { MCP_CONFORMANCE_FIXTURES: '1' }) }),
+        startAppNode({ nodeId, env: clusterEnv(redis, { MCP_CONFORMANCE_FIXTURES: '1' }) }),
       ),
     );
   });

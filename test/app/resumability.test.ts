@@ -4,21 +4,20 @@ import { createRedisEventStores } from '../../app/store/event-store-redis.js';
 import { createKeys } from '../../app/store/keys.js';
 import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
 import { connectModernClient } from '../helpers/clients.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
-
-const PROTOCOL = '2025-11-25';
+import { headers, initialize, readEvents, type SseEvent } from '../helpers/raw-streamable.js';
+import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 describe('resumable streams: Last-Event-ID on any node (real Redis, two real nodes)', () => {
-  let redis: TestRedis;
+  let redis: SharedRedis;
   let nodes: AppNode[];
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    redis = await startSharedRedis();
     nodes = await Promise.all(
       ['r-a', 'r-b'].map((nodeId) =>
         startAppNode({
           nodeId,
-          env: clusterEnv(redis.url, { EVENT_STREAM_MAX_EVENTS: '50', SSE_RETRY_MILLISECONDS: '1500' }),
+          env: clusterEnv(redis, { EVENT_STREAM_MAX_EVENTS: '50', SSE_RETRY_MILLISECONDS: '1500' }),
         }),
       ),
     );
@@ -199,82 +198,6 @@ describe('the in-memory event store (single-node mode)', () => {
     );
   });
 });
-
-function headers(sessionId?: string): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    'mcp-protocol-version': PROTOCOL,
-    ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
-  };
-}
-
-async function initialize(baseUrl: string): Promise<string> {
-  const response = await fetch(new URL('/mcp', baseUrl), {
-    method: 'POST',
-    headers: headers(),
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: PROTOCOL,
-        capabilities: {},
-        clientInfo: { name: 'raw-resumer', version: '1' },
-      },
-    }),
-  });
-  expect(response.status).toBe(200);
-  const sessionId = response.headers.get('mcp-session-id')!;
-  await response.text();
-  const initialized = await fetch(new URL('/mcp', baseUrl), {
-    method: 'POST',
-    headers: headers(sessionId),
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-  });
-  expect(initialized.status).toBe(202);
-  return sessionId;
-}
-
-interface SseEvent {
-  id?: string;
-  retry?: string;
-  data: string;
-}
-
-/** A minimal SSE reader: comments (keep-alives) are skipped. */
-function readEvents(response: Response) {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  return {
-    async next(): Promise<SseEvent> {
-      for (;;) {
-        const end = buffer.indexOf('\n\n');
-        if (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event: SseEvent = { data: '' };
-          let fields = 0;
-          for (const line of block.split('\n')) {
-            const [name, ...rest] = line.split(':');
-            const value = rest.join(':').replace(/^ /, '');
-            if (name === 'id') event.id = value;
-            else if (name === 'retry') event.retry = value;
-            else if (name === 'data') event.data += value;
-            else continue;
-            fields++;
-          }
-          if (fields > 0) return event;
-          continue;
-        }
-        const { done, value } = await reader.read();
-        if (done) throw new Error('stream ended');
-        buffer += decoder.decode(value, { stream: true });
-      }
-    },
-  };
-}
 
 async function collect(events: ReturnType<typeof readEvents>): Promise<SseEvent[]> {
   const all: SseEvent[] = [];

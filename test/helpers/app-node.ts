@@ -126,6 +126,11 @@ export function safeJson(line: string): Record<string, unknown> | undefined {
 /** A state key every node of a test cluster shares, as MCP_STATE_KEY must be in production. */
 export const TEST_STATE_KEY = 'test-state-key-0123456789abcdef0123456789abcdef';
 
-export function clusterEnv(redisUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { REDIS_URL: redisUrl, MCP_STATE_KEY: TEST_STATE_KEY, REDIS_KEY_PREFIX: 'test:', ...extra };
+/** The environment of a node sharing a Redis: its URL, or a SharedRedis (which adds REDIS_CLUSTER to a cluster's). */
+export function clusterEnv(
+  redis: string | { env: Record<string, string> },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const shared = typeof redis === 'string' ? { REDIS_URL: redis } : redis.env;
+  return { ...shared, MCP_STATE_KEY: TEST_STATE_KEY, REDIS_KEY_PREFIX: 'test:', ...extra };
 }

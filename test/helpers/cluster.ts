@@ -1,17 +1,18 @@
 import { type AppNode, clusterEnv, startAppNode } from './app-node.js';
 import { startNginx, type TestNginx } from './nginx.js';
 import { freePort } from './ports.js';
-import { requireBinary, startTestRedis, type TestRedis } from './redis-server.js';
+import { requireBinary } from './redis-server.js';
+import { type RedisKind, type SharedRedis, startSharedRedis } from './shared-redis.js';
 
 /**
- * A local mcp-fleet cluster as users run it: N app nodes sharing one private Redis and one
- * MCP_STATE_KEY, behind one nginx configured as the SSE ingress. Used by `npm run cluster`
- * and the end-to-end tests.
+ * A local mcp-fleet cluster as users run it: N app nodes sharing one private Redis (standalone, or
+ * a 3-shard Redis Cluster: TEST_REDIS or `redis`) and one MCP_STATE_KEY, behind one nginx
+ * configured as the SSE ingress. Used by `npm run cluster` and the end-to-end tests.
  */
 export interface LocalCluster {
   /** nginx's base URL; clients talk to `${url}/mcp`. */
   url: string;
-  redis: TestRedis;
+  redis: SharedRedis;
   nginx: TestNginx;
   nodes: ClusterNode[];
   /** Stops nginx, every node (SIGTERM, so that they drain) and Redis. Idempotent. */
@@ -47,6 +48,8 @@ export interface ClusterOptions {
   failTimeoutSeconds?: number;
   /** nginx's `worker_shutdown_timeout`, seconds (240 by default, as on EKS). */
   workerShutdownTimeoutSeconds?: number;
+  /** Which Redis the nodes share; TEST_REDIS's choice (standalone by default) unless given. */
+  redis?: RedisKind;
   /** Node arguments that start each node; from source through tsx by default (bench/ runs the build). */
   entry?: string[];
 }
@@ -60,7 +63,7 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
   requireBinary('nginx', 'nginx');
 
   // Durable, as a production Redis is: a restart keeps the session records.
-  const redis = await startTestRedis({ durable: true });
+  const redis = await startSharedRedis({ kind: options.redis, durable: true });
   const nodes: ClusterNode[] = [];
   let nginx: TestNginx | undefined;
   const stop = async () => {
@@ -69,7 +72,7 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
     await redis.close();
   };
   try {
-    const env = { ...clusterEnv(redis.url), ...options.env };
+    const env = { ...clusterEnv(redis), ...options.env };
     const ports = await distinctFreePorts(options.nodes);
     const slots = ports.map((port, i) =>
       clusterNode(

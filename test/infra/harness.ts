@@ -140,7 +140,10 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     case 'aws:lb/targetGroup:TargetGroup':
       return { ...base, arnSuffix: `targetgroup/${name}/4567` };
     case 'aws:elasticache/replicationGroup:ReplicationGroup':
-      return { ...base, primaryEndpointAddress: `master.${name}.cache.amazonaws.com` };
+      // ElastiCache gives a cluster-mode group a configuration endpoint and no primary endpoint.
+      return inputs.clusterMode === 'enabled'
+        ? { ...base, configurationEndpointAddress: `clustercfg.${name}.cache.amazonaws.com` }
+        : { ...base, primaryEndpointAddress: `master.${name}.cache.amazonaws.com` };
     case 'aws:secretsmanager/secretVersion:SecretVersion':
       // Secrets Manager gives every new value a new version id; a trigger on it changes with the value.
       return { ...base, versionId: digest(String(inputs.secretString ?? '')) };

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { formatEventId } from '../../../app/store/event-store.js';
 import { createKeys } from '../../../app/store/keys.js';
 import { connectModernClient } from '../../helpers/clients.js';
@@ -102,7 +102,7 @@ export async function holdsGetStream(nodeUrl: string, sessionId: string, protoco
 }
 
 /** The event ids stored for the session's GET stream in Redis: what a resuming client can get back. */
-export async function storedGetStreamEventIds(redis: Redis, keyPrefix: string, sessionId: string) {
+export async function storedGetStreamEventIds(redis: Redis | Cluster, keyPrefix: string, sessionId: string) {
   // A session's streams share one Redis Stream; each entry names its stream (field `s`).
   const entries = await redis.xrange(createKeys(keyPrefix).sessionEvents(sessionId), '-', '+');
   return entries

@@ -39,13 +39,12 @@ function versionsOf(graph: ResourceGraph, secret: Resource): Resource[] {
     );
 }
 
-/** The replication groups whose endpoint appears in a value (the Redis URL inside a secret). */
+/** The replication groups whose endpoint (primary, or configuration in cluster mode) appears in a value (the Redis URL inside a secret). */
 function redisGroupsIn(graph: ResourceGraph, text: string): Resource[] {
-  return graph
-    .ofType(T.replicationGroup)
-    .filter(
-      (group) => group.state.primaryEndpointAddress && text.includes(group.state.primaryEndpointAddress),
-    );
+  return graph.ofType(T.replicationGroup).filter((group) => {
+    const endpoint = group.state.primaryEndpointAddress ?? group.state.configurationEndpointAddress;
+    return endpoint && text.includes(endpoint);
+  });
 }
 
 /** What the tasks of an ECS service read at start: each secret's current version, and the Redis endpoint inside it. */

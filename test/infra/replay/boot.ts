@@ -5,13 +5,13 @@ import { expect } from 'vitest';
 import { type AppNode, safeJson, spawnApp } from '../../helpers/app-node.js';
 import { freePort, waitFor } from '../../helpers/ports.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis-server.js';
+import type { ThrowawayCertificates } from '../../helpers/tls.js';
 import { appImageConfig } from '../checks/start-checks.js';
 import { userSettings } from '../expectations.js';
 import { promiseOf, readStackConfig, runProgram, type Stack } from '../harness.js';
 import { containerArgv, startedProcess } from '../outcome/container-start.js';
 import { ResourceGraph, T } from '../outcome/graph.js';
 import { ecsContainer, type PlatformContainer, type Probe, podContainer } from './environment.js';
-import type { ThrowawayCertificates } from './tls.js';
 import { type ReplayedUpstream, startUpstream } from './upstreams.js';
 
 /**

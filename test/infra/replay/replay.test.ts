@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ThrowawayCertificates, throwawayCertificates } from '../../helpers/tls.js';
 import { readStackConfig } from '../harness.js';
 import { type Replayed, replay, runProbe, stopReplay, untilReady } from './boot.js';
 import { edgeFetch } from './edge-fetch.js';
-import { type ThrowawayCertificates, throwawayCertificates } from './tls.js';
 
 /** The app booted exactly as each stack's task definition and pod spec start it (see boot.ts). */
 

@@ -15,7 +15,7 @@ export interface ThrowawayCertificates {
 }
 
 export function throwawayCertificates(): ThrowawayCertificates {
-  const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-replay-tls-'));
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-tls-'));
   const file = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
   openssl(
@@ -27,7 +27,7 @@ export function throwawayCertificates(): ThrowawayCertificates {
     '-days',
     '1',
     '-subj',
-    '/CN=mcp-fleet replay CA',
+    '/CN=mcp-fleet test CA',
     '-keyout',
     file('ca.key'),
     '-out',
