@@ -33,10 +33,9 @@ const STREAM_START = '0-0';
  * drops entries older than the TTL and slides the TTL, in one script on one key (one hash slot).
  *
  * - **A POST's stream** has one writer, the node running the request, so its event ids are minted
- *   here (`0-<n>`, from a counter per session instance) and the append is sent without waiting:
- *   the response is written to the client at once, and the append leaves in the same round trip as
- *   whatever Redis work comes next. A client that resumes on another node before the append lands
- *   is followed until the response is stored.
+ *   here (`0-<n>`, from a counter per session instance), and its response is written to the client
+ *   without waiting for its append (see storeEvent). A client that resumes on another node before
+ *   the append lands is followed until the response is stored.
  * - **The standalone GET stream** may be written by any node that holds it, one after another, so
  *   its positions are the entry ids Redis assigns, and each append is awaited.
  */
@@ -81,9 +80,15 @@ export function createRedisEventStores(deps: {
           if (!isReplayable(message)) return formatEventId(streamId, STREAM_START);
           if (streamId !== STANDALONE_STREAM_ID) {
             const position = `0-${++sequence}`;
-            append(sessionId, streamId, position, message).catch((err: unknown) =>
+            const appended = append(sessionId, streamId, position, message).catch((err: unknown) =>
               unstored(sessionId, streamId, err),
             );
+            // Only the response, which ends the stream, is written before its append lands: that is
+            // the one message every call has. Messages before it (progress, server requests) wait
+            // for theirs: without that wait, a stream cut by a proxy and resumed on the same node got
+            // 409 "Stream already has an active connection" (test/e2e/ingress-roll.test.ts, 3 runs of
+            // 4), a race in the SDK transport not understood yet.
+            if (!isResponse(message)) await appended;
             return formatEventId(streamId, position);
           }
           try {
@@ -140,6 +145,10 @@ export function createRedisEventStores(deps: {
       };
     },
   };
+}
+
+function isResponse(message: JSONRPCMessage): boolean {
+  return 'result' in message || 'error' in message;
 }
 
 function fieldsOf(flat: string[]): Record<string, string> {
