@@ -118,8 +118,10 @@ describe('end to end: faults under load through nginx and 3 nodes', () => {
     const diedAt = performance.now();
     await sleep(2_000);
     await waitFor(
-      'every era to complete 50 calls after the kill',
-      () => ERAS.every((era) => load.counts(era, (r) => r.startedAt > diedAt).ok > 50),
+      'every era to complete 50 calls after the kill, and 20 notifications to be published',
+      () =>
+        publisher.confirmed > 20 &&
+        ERAS.every((era) => load.counts(era, (r) => r.startedAt > diedAt).ok > 50),
       30_000,
       100,
     );
