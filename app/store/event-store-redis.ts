@@ -20,6 +20,12 @@ const STANDALONE_STREAM_ID = '_GET_stream';
 /** How long a resumed request stream follows a call still running on another node. */
 const RESUME_FOLLOW_MS = 30_000;
 const RESUME_POLL_MS = 100;
+/**
+ * How long a resumed request stream waits for the first stored event of its request. A call whose
+ * node died before it stored anything (the client saw only the priming event) would otherwise hold
+ * its client for the whole follow window; a live call stores its progress and answer within this.
+ */
+const RESUME_FIRST_EVENT_MS = 2_000;
 /** The position before any entry of a Redis Stream. */
 const STREAM_START = '0-0';
 
@@ -119,7 +125,9 @@ export function createRedisEventStores(deps: {
           // request stream it does not own once this returns), so it follows the stored events
           // until the response is among them, or until the follow window ends and the client
           // resumes again. The standalone GET stream needs no following: it lives on here.
-          const deadline = Date.now() + RESUME_FOLLOW_MS;
+          const startedAt = Date.now();
+          const deadline = startedAt + RESUME_FOLLOW_MS;
+          let storedAny = false;
           let cursor = standalone ? `(${parsed.position}` : '-';
           for (;;) {
             const entries = await redis.xrange(key, cursor, '+', 'COUNT', limits.maxEventsPerStream);
@@ -128,6 +136,7 @@ export function createRedisEventStores(deps: {
               cursor = `(${entryId}`;
               const entry = fieldsOf(fields);
               if (entry.s !== parsed.streamId) continue;
+              storedAny = true;
               const position = standalone ? entryId : (entry.n ?? STREAM_START);
               if (!standalone && !isAfter(position, after)) continue;
               const message = JSON.parse(entry.m ?? '{}') as JSONRPCMessage;
@@ -138,6 +147,7 @@ export function createRedisEventStores(deps: {
             if (answered) break;
             if (entries.length === limits.maxEventsPerStream) continue; // more to read at once
             if (standalone || Date.now() >= deadline) break;
+            if (!storedAny && Date.now() >= startedAt + RESUME_FIRST_EVENT_MS) break;
             await sleep(RESUME_POLL_MS);
           }
           return parsed.streamId;
