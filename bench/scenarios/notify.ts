@@ -18,7 +18,7 @@ const DELIVERY_TIMEOUT_MS = 2_000;
  * A (a 2026 `subscriptions/listen` stream and a 2025 GET stream, both real SDK clients) time the
  * arrival of `notifications/tools/list_changed`. Timed from the moment the call leaves for B, so
  * it includes B's handling of the call: an upper bound on publish → delivery. A second series
- * publishes straight onto the Redis channel, which times the bus hop and A's delivery alone.
+ * publishes straight onto the Redis (sharded) channel, which times the bus hop and A's delivery alone.
  */
 export async function notify(ctx: BenchContext): Promise<ScenarioReport> {
   const count = ctx.settings.notifications;
@@ -97,7 +97,7 @@ export async function notify(ctx: BenchContext): Promise<ScenarioReport> {
     lost = 0;
     for (let i = 0; i < count; i++) await once(callNotify, viaTool['2026'], viaTool['2025']);
     for (let i = 0; i < count; i++) {
-      await once(() => redis.publish(channel, JSON.stringify({ kind: 'tools_list_changed' })), viaRedis);
+      await once(() => redis.spublish(channel, JSON.stringify({ kind: 'tools_list_changed' })), viaRedis);
     }
 
     const p99 = percentile(viaTool['2026'], 99);
@@ -119,7 +119,7 @@ export async function notify(ctx: BenchContext): Promise<ScenarioReport> {
         '|---|---:|---:|---:|---:|',
         row('`notify_change` called on B → 2026 `subscriptions/listen` on A', viaTool['2026']),
         row('`notify_change` called on B → 2025 GET stream on A', viaTool['2025']),
-        row('PUBLISH on the Redis channel → 2026 listen on A (bus hop only)', viaRedis),
+        row('SPUBLISH on the Redis channel → 2026 listen on A (bus hop only)', viaRedis),
         '',
         `Lost (not delivered within ${DELIVERY_TIMEOUT_MS} ms): ${lost}.`,
       ].join('\n'),
