@@ -2,6 +2,7 @@ import { type EventSourceMessage, EventSourceParserStream } from 'eventsource-pa
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LocalCluster, startCluster } from '../helpers/cluster.js';
 import { startNginx, type TestNginx } from '../helpers/nginx.js';
+import { headers, initialize } from '../helpers/raw-streamable.js';
 
 /**
  * The ingress controller rolls while a client's stream is open (docs/operations.md, "When the ingress
@@ -11,42 +12,9 @@ import { startNginx, type TestNginx } from '../helpers/nginx.js';
  * traffic. The stream must keep flowing after the stop, be cut at the bound, and resume through the
  * new nginx with Last-Event-ID with nothing lost and nothing twice.
  */
-const PROTOCOL = '2025-11-25';
 /** Short, so the test is quick; the stacks use 240 s. */
 const WORKER_SHUTDOWN_SECONDS = 2;
 const COUNTDOWN_SECONDS = 8;
-
-function headers(sessionId?: string): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    'mcp-protocol-version': PROTOCOL,
-    ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
-  };
-}
-
-async function initialize(url: string): Promise<string> {
-  const response = await fetch(`${url}/mcp`, {
-    method: 'POST',
-    headers: headers(),
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'roll', version: '1' } },
-    }),
-  });
-  expect(response.status).toBe(200);
-  await response.text();
-  const sessionId = response.headers.get('mcp-session-id') as string;
-  const initialized = await fetch(`${url}/mcp`, {
-    method: 'POST',
-    headers: headers(sessionId),
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-  });
-  expect(initialized.status).toBe(202);
-  return sessionId;
-}
 
 /** The SSE events of a response, parsed with eventsource-parser; `done` once the stream ends (or breaks). */
 function events(response: Response) {
