@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, startAppNode, TEST_STATE_KEY } from '../helpers/app-node.js';
 import { connectLegacyClient } from '../helpers/clients.js';
+import { waitFor } from '../helpers/ports.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 import {
   apiKeyPrincipalOf,
@@ -60,6 +61,13 @@ describe('hostile input: the right 4xx, never a 5xx, no crash, no Redis change',
     await alice.client.callTool({ name: 'remember', arguments: { key: 'k', value: 'alice' } });
     aliceSession = alice.sessionId() as string;
     await alice.transport.close(); // leave the session in the store; the transport just disconnects
+    // Her GET stream held a stream lease until the node saw it close: let that settle before the
+    // test takes its picture of Redis.
+    await waitFor(
+      "alice's stream lease to be released",
+      async () => (await client.keys('test:principal:*:streams')).length === 0,
+      10_000,
+    );
   });
   afterAll(async () => {
     console.log(
