@@ -106,7 +106,8 @@ export class EchoLoad {
               ? code
               : httpStatusInMessage(err);
         error = message;
-        if (/timed? ?out/i.test(error)) outcome = 'lost';
+        // Lost: the client's own timeout, no answer at all. An HTTP answer (a 503 `relay_timeout`) is a failure.
+        if (httpStatus === undefined && /timed? ?out/i.test(error)) outcome = 'lost';
       }
       this.records.push({
         era: client.era,
