@@ -113,6 +113,8 @@ const EnvSchema = z.object({
   EVENT_STREAM_MAX_EVENTS: integer('EVENT_STREAM_MAX_EVENTS', 1, 100_000, 1000),
   EVENT_STREAM_TTL_SECONDS: integer('EVENT_STREAM_TTL_SECONDS', 10, 7 * 24 * 3600, 120),
   SSE_RETRY_MILLISECONDS: integer('SSE_RETRY_MILLISECONDS', 100, 600_000, 1000),
+  // The shared event log (GET streams' notifications, resumable on any node): entries kept.
+  EVENT_LOG_MAX_ENTRIES: integer('EVENT_LOG_MAX_ENTRIES', 1000, 10_000_000, 100_000),
   // Security (see SECURITY.md). Values are never echoed in errors: some of them are secrets.
   AUTH_MODE: z.enum(['none', 'apikey', 'oauth']).optional(),
   AUTH_API_KEYS: commaList.refine(
@@ -202,6 +204,8 @@ export interface Config {
   httpKeepAliveSeconds: number;
   /** Resumable streams: events kept per stream, how long an idle stream is kept, and the SSE `retry` hint. */
   eventStream: { maxEvents: number; ttlSeconds: number; retryMs: number };
+  /** The shared event log: how many entries it keeps (EVENT_LOG_MAX_ENTRIES). */
+  eventLog: { maxEntries: number };
   auth: AuthConfig;
   http: HttpSecurityConfig;
   rateLimit: RateLimitConfig;
@@ -328,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ttlSeconds: e.EVENT_STREAM_TTL_SECONDS,
       retryMs: e.SSE_RETRY_MILLISECONDS,
     },
+    eventLog: { maxEntries: e.EVENT_LOG_MAX_ENTRIES },
     auth: {
       mode: e.AUTH_MODE ?? 'none',
       apiKeys: e.AUTH_API_KEYS ?? [],

@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, Server as NetServer } from 'node:net';
-import { createMcpHandler, InMemoryServerEventBus, type ServerEventBus } from '@modelcontextprotocol/server';
+import { createMcpHandler } from '@modelcontextprotocol/server';
 import { createAdminGate } from './auth/admin.js';
-import { RedisServerEventBus } from './bus/redis-event-bus.js';
+import { type EventLog, EventLogBus } from './bus/event-log.js';
+import { MemoryEventLog } from './bus/memory-event-log.js';
+import { RedisEventLog } from './bus/redis-event-log.js';
 import type { Config } from './config.js';
 import { createGateway } from './gateway/index.js';
 import { createHttpApp } from './http/app.js';
@@ -55,7 +57,8 @@ export interface RunningNode {
 
 interface Shared {
   store: FleetStore;
-  bus: ServerEventBus;
+  /** What every stream of every era hears: changes, a session's own messages, session ends. */
+  eventLog: EventLog;
   /** Node-to-node delivery of client messages that reached the wrong node. */
   relay: NodeRelay;
   /** Which node holds each 2024-11-05 SSE stream. */
@@ -76,9 +79,11 @@ export async function startNode(
   logger = createLogger({ level: config.logLevel, nodeId: config.nodeId }),
 ): Promise<RunningNode> {
   const metrics = createMetrics({ nodeId: config.nodeId });
-  const { store, bus, relay, streamOwners, eventStores, rateLimiters, readiness, leases } = config.redisUrl
-    ? await connectShared(config, config.redisUrl, logger, metrics)
-    : embedded(config, logger);
+  const { store, eventLog, relay, streamOwners, eventStores, rateLimiters, readiness, leases } =
+    config.redisUrl
+      ? await connectShared(config, config.redisUrl, logger, metrics)
+      : embedded(config, logger);
+  const bus = new EventLogBus(eventLog, logger);
   const heartbeatMs = config.sseHeartbeatSeconds * 1000;
   // Without authentication every caller is the same principal: a per-principal cap would be global.
   const perPrincipal = config.auth.mode !== 'none';
@@ -119,6 +124,7 @@ export async function startNode(
     warmMs: config.sessionWarmSeconds * 1000,
     heartbeatMs,
     eventStores,
+    eventLog,
     retryIntervalMs: config.eventStream.retryMs,
     relay,
     quotas,
@@ -137,12 +143,11 @@ export async function startNode(
     // told to POST to must carry the prefix back: PUBLIC_URL names it.
     messagesPath: `${config.http.publicUrl ? new URL(config.http.publicUrl).pathname.replace(/\/+$/, '') : ''}/messages`,
   });
-  // Every change published on any node reaches the 2025 and 2024 streams held here; the 2026
-  // listen streams subscribe to the bus themselves, inside createMcpHandler.
-  bus.subscribe((event) => {
-    sessions.notify(event);
-    sseSessions.notify(event);
-  });
+  // Every change published on any node reaches the 2024 streams held here. The 2026 listen
+  // streams subscribe to the bus themselves, inside createMcpHandler, and the 2025 GET streams
+  // read the event log inside the session manager.
+  bus.subscribe((event) => sseSessions.notify(event));
+  eventLog.start();
 
   const gateway = createGateway({
     config: config.gateway,
@@ -262,7 +267,7 @@ function embedded(config: Config, logger: Logger): Shared {
       sessionTtlSeconds: config.sessionTtlSeconds,
       memoryQuota: memoryQuota(config),
     }),
-    bus: new InMemoryServerEventBus(),
+    eventLog: new MemoryEventLog(config.eventLog.maxEntries, logger),
     relay: new MemoryNodeRelay(),
     streamOwners: createMemoryStreamOwners({ ttlSeconds: streamOwnerTtlSeconds(config) }),
     eventStores: createMemoryEventStores({
@@ -298,21 +303,26 @@ async function connectShared(
     nodeId: config.nodeId,
     subscriber: true,
   });
+  // A blocking XREAD holds its connection: the event log reads on one of its own.
+  const logReader = connectRedis(target, { logger, role: 'event-log', nodeId: config.nodeId });
   const keys = createKeys(config.redisKeyPrefix);
-  const bus = new RedisServerEventBus(redis, subscriber, keys.eventsChannel(), logger);
+  const eventLog = new RedisEventLog({
+    redis,
+    reader: logReader,
+    key: keys.eventLog(),
+    maxEntries: config.eventLog.maxEntries,
+    logger,
+  });
   const relay = new RedisNodeRelay({ publisher: redis, subscriber, keys, nodeId: config.nodeId, logger });
-  // Subscribes the bus and the relay, retrying until Redis answers (a node may start during an
-  // outage), then checks that the subscriber hears this node's own SPUBLISH on every shard it listens on.
+  // Subscribes the relay, retrying until Redis answers (a node may start during an outage), then
+  // checks that the subscriber hears this node's own SPUBLISH.
   const subscriberWatch = new SubscriberWatch({
     subscriber,
     publisher: redis,
-    channels: [keys.nodeProbe(relay.address), keys.eventsProbe(relay.address)],
+    channels: [keys.nodeProbe(relay.address)],
     logger,
   });
-  subscriberWatch.start([
-    { name: 'server events', subscribe: () => bus.start() },
-    { name: 'node relay', subscribe: () => relay.start() },
-  ]);
+  subscriberWatch.start([{ name: 'node relay', subscribe: () => relay.start() }]);
   if (!(await waitUntilReady(redis, 5_000))) {
     logger.error('redis is unreachable at start; serving 503 until it is back');
   }
@@ -328,6 +338,7 @@ async function connectShared(
     logger,
     onClose: async () => {
       subscriberWatch.stop();
+      await eventLog.close();
       await quitAll([redis, subscriber]);
     },
   });
@@ -347,10 +358,17 @@ async function connectShared(
         return problem ? `redis subscriber ${problem}` : undefined;
       },
     },
+    {
+      name: 'eventLog',
+      problem: () => {
+        const problem = eventLog.problem();
+        return problem ? `event log reader: ${problem}` : undefined;
+      },
+    },
   ];
   return {
     store,
-    bus,
+    eventLog,
     relay,
     streamOwners: createRedisStreamOwners({ redis, keys, ttlSeconds: streamOwnerTtlSeconds(config) }),
     eventStores: createRedisEventStores({

@@ -1,11 +1,6 @@
-import {
-  type AuthInfo,
-  McpServer,
-  requireScopes,
-  type ServerContext,
-  type ServerEventBus,
-} from '@modelcontextprotocol/server';
+import { type AuthInfo, McpServer, requireScopes, type ServerContext } from '@modelcontextprotocol/server';
 import type { AdminGate } from '../auth/admin.js';
+import type { EventLogBus } from '../bus/event-log.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { FleetStore } from '../store/types.js';
@@ -40,7 +35,7 @@ export function createServerFactory(deps: {
   /** OAUTH_TOOL_SCOPES: scopes a token needs to call each tool (403 insufficient_scope without). */
   toolScopes?: Record<string, string[]>;
   /** Where tools publish list and resource changes (see the notify_change tool). */
-  bus: ServerEventBus;
+  bus: EventLogBus;
   /** MCP_CONFORMANCE_FIXTURES: also serve the official conformance suite's tools, resources and prompts. */
   conformanceFixtures?: boolean;
   /** Who may call admin tools (notify_change): see app/auth/admin.ts. */
@@ -71,7 +66,7 @@ export function createServerFactory(deps: {
       protocolVersion: () => server.server.getNegotiatedProtocolVersion(),
       memory: deps.store.memory,
       setSubscription: (id, uri, subscribed) => deps.store.sessions.setSubscription(id, uri, subscribed),
-      publish: (event) => deps.bus.publish(event),
+      publish: (event) => deps.bus.append(event),
       requestState: stateCodec,
       admin: deps.admin,
       memoryScope: (ctx) =>

@@ -3,11 +3,18 @@ import {
   type EventStore,
   isInitializeRequest,
   type McpServer,
-  type ServerEvent,
+  type ServerCapabilities,
+  SUPPORTED_PROTOCOL_VERSIONS,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { LRUCache } from 'lru-cache';
-import { JsonRpcCode, jsonRpcErrorResponse, sessionNotFoundResponse } from '../errors.js';
+import type { EventLog, LogPosition } from '../bus/event-log.js';
+import {
+  JsonRpcCode,
+  jsonRpcErrorResponse,
+  StoreUnavailableError,
+  sessionNotFoundResponse,
+} from '../errors.js';
 import type { Logger } from '../logger.js';
 import { principalOf } from '../mcp/principal.js';
 import type { ServerFactory } from '../mcp/server-factory.js';
@@ -17,9 +24,9 @@ import { QuotaExceededError } from '../quotas/quota-exceeded.js';
 import type { NodeRelay } from '../relay/node-relay.js';
 import { namespaceServerRequests } from '../relay/request-id-namespace.js';
 import { relayForeignResponses } from '../relay/response-relay.js';
-import { sendServerEvent } from '../relay/server-events.js';
 import type { SessionEventStores } from '../store/event-store.js';
 import type { SessionRecord, SessionStore } from '../store/types.js';
+import { GET_STREAM_ID, GetStreamHub, getStreamEventId, resumePositionOf } from './get-streams.js';
 import { isWellFormedSessionId, newSessionId } from './session-id.js';
 
 /**
@@ -31,8 +38,6 @@ interface LiveSession {
   transport: WebStandardStreamableHTTPServerTransport;
   /** Requests in flight and streams open on this node. A busy session is never closed to make room. */
   busy: number;
-  /** Standalone GET streams open on this node: bus events go only where a client listens. */
-  openGetStreams: number;
 }
 
 export interface HandleOptions {
@@ -58,8 +63,13 @@ export interface StreamableSessionManagerOptions {
   /** An instance idle this long is closed (SESSION_WARM_SECONDS); the session lives on in the store. */
   warmMs: number;
   heartbeatMs: number;
-  /** Resumable streams (`Last-Event-ID` on any node); without it, streams are not resumable. */
+  /** Resumable request streams (`Last-Event-ID` on any node); without it, they are not resumable. */
   eventStores?: SessionEventStores;
+  /**
+   * The shared event log: what standalone GET streams carry (app/sessions/get-streams.ts), and how
+   * a DELETE reaches every node.
+   */
+  eventLog: EventLog;
   /** The SSE `retry` hint, in ms, sent with the priming event of resumable streams. */
   retryIntervalMs?: number;
   /** Carries clients' answers to server→client requests to the node waiting for them. */
@@ -70,6 +80,12 @@ export interface StreamableSessionManagerOptions {
 
 /** The record vanished between the session check and the restore's read of it. */
 class SessionGoneError extends Error {}
+
+/** The stored `initialize` was refused when replayed (after an upgrade, say): the session cannot be rebuilt. */
+class UnrestorableSessionError extends Error {}
+
+/** Protocol versions whose clients accept an event with empty data (a priming event carrying only an id). */
+const PRIMING_SINCE = '2025-11-25';
 
 /** Marks the replayed initialize, so that the node never mistakes it for a client's. */
 const RESTORE_REQUEST_ID = 'mcp-fleet-restore';
@@ -93,6 +109,9 @@ export class StreamableSessionManager {
   private readonly warm: LRUCache<string, LiveSession>;
   private readonly restoring = new Map<string, Promise<LiveSession>>();
   private readonly purge: NodeJS.Timeout;
+  /** Standalone GET streams: held outside the server instances, fed from the event log. */
+  private readonly getStreams: GetStreamHub;
+  private capabilities: ServerCapabilities | undefined;
 
   constructor(private readonly options: StreamableSessionManagerOptions) {
     this.warm = new LRUCache<string, LiveSession>({
@@ -113,26 +132,28 @@ export class StreamableSessionManager {
       await delivered.text();
       return delivered.ok ? 'delivered' : 'not-held';
     });
-  }
-
-  /** Bus events reach the sessions whose GET stream is open on this node (and so are busy). */
-  notify(event: ServerEvent): void {
-    for (const [sessionId, session] of this.busy) {
-      if (session.openGetStreams === 0) continue;
-      sendServerEvent(session.server, event, () => this.options.store.subscriptionsOf(sessionId)).catch(
-        (err: Error) => {
-          this.options.logger.warn(
-            { sessionId, err: err.message, event: event.kind },
-            'could not notify a session',
-          );
-        },
-      );
-    }
+    this.getStreams = new GetStreamHub({
+      log: options.eventLog,
+      capabilities: () => this.serverCapabilities(),
+      subscriptionsOf: (sessionId) => options.store.subscriptionsOf(sessionId),
+      heartbeatMs: options.heartbeatMs,
+      retryMs: options.retryIntervalMs,
+      logger: options.logger,
+    });
+    // A session deleted on any node ends here too: its instance and its GET stream.
+    options.eventLog.onEntry((_position, entry) => {
+      if (entry.kind === 'ended') this.discard(entry.sessionId);
+    });
   }
 
   /** Server instances held on this node, busy or warm. */
   get activeSessions(): number {
     return this.busy.size + this.warm.size;
+  }
+
+  /** Standalone GET streams open on this node. */
+  get openGetStreams(): number {
+    return this.getStreams.size;
   }
 
   async handle(request: Request, options: HandleOptions): Promise<Response> {
@@ -171,8 +192,26 @@ export class StreamableSessionManager {
       await this.options.store.remove(sessionId);
       this.options.quotas?.releaseSession(principal, sessionId); // tenant-limits
       this.discard(sessionId);
+      // Every other node drops its instance and closes its GET stream of the session.
+      this.options.eventLog.append({ kind: 'ended', sessionId }).catch((err: Error) => {
+        this.options.logger.warn({ sessionId, err: err.message }, 'could not announce a session end');
+      });
       this.options.logger.info({ sessionId }, 'session ended by client');
       return new Response(null, { status: 200 });
+    }
+    if (request.method === 'GET') {
+      // The standalone stream is served here; a request's stream is resumed by its transport.
+      const lastEventId = request.headers.get('last-event-id');
+      const after = lastEventId === null ? undefined : resumePositionOf(lastEventId);
+      if (after === null) {
+        return jsonRpcErrorResponse(
+          400,
+          JsonRpcCode.ServerError,
+          'Bad Request: Last-Event-ID is not an event id this server issued',
+        );
+      }
+      if (lastEventId === null || after !== undefined)
+        return this.openGetStream(request, sessionId, principal, after);
     }
     if (request.method === 'POST' && this.options.relay) {
       const relayed = await relayForeignResponses(
@@ -183,40 +222,105 @@ export class StreamableSessionManager {
       );
       if (relayed) return relayed;
     }
-    // tenant-limits: QUOTA_STREAMS_PER_PRINCIPAL counts a GET stream as it does a 2024 one. The
-    // session is the lease's member, so a stream resumed on another node takes no second place.
-    let lease: StreamLease | undefined;
-    if (request.method === 'GET' && this.options.quotas) {
-      try {
-        lease = await this.options.quotas.openStream(principal, sessionId);
-      } catch (err) {
-        if (err instanceof QuotaExceededError) return err.toResponse();
-        throw err;
-      }
-    }
     let session = this.acquire(sessionId);
     let response: Response;
     try {
       session ??= this.hold(sessionId, await this.restore(sessionId, options));
       response = await session.transport.handleRequest(request, options);
     } catch (err) {
-      lease?.release();
       if (session) this.release(sessionId, session);
       if (err instanceof SessionGoneError) return sessionNotFoundResponse();
+      if (err instanceof UnrestorableSessionError) return this.forgetUnrestorable(sessionId, principal, err);
       throw err;
     }
-    if (lease && !response.ok) lease.release();
     return this.holdWhileOpen(
       sessionId,
       session,
       response,
-      request.method === 'GET' ? { signal: request.signal, lease } : undefined,
+      request.method === 'GET' ? request.signal : undefined,
     );
+  }
+
+  /**
+   * The session's standalone GET stream, fresh or resumed (`after`). It needs no server instance:
+   * what it carries comes from the event log. As the SDK transport did, a second fresh stream of a
+   * session on the node that holds one is refused (409); a resumed one replaces it.
+   */
+  private async openGetStream(
+    request: Request,
+    sessionId: string,
+    principal: string,
+    after: LogPosition | undefined,
+  ): Promise<Response> {
+    if (!request.headers.get('accept')?.includes('text/event-stream')) {
+      return jsonRpcErrorResponse(
+        406,
+        JsonRpcCode.ServerError,
+        'Not Acceptable: Client must accept text/event-stream',
+      );
+    }
+    const version = request.headers.get('mcp-protocol-version');
+    if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      return jsonRpcErrorResponse(
+        400,
+        JsonRpcCode.ServerError,
+        `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+      );
+    }
+    if (after === undefined && this.getStreams.holds(sessionId)) {
+      return jsonRpcErrorResponse(
+        409,
+        JsonRpcCode.ServerError,
+        'Conflict: Only one SSE stream is allowed per session',
+      );
+    }
+    // tenant-limits: QUOTA_STREAMS_PER_PRINCIPAL counts a GET stream as it does a 2024 one. The
+    // session is the lease's member, so a stream resumed on another node takes no second place.
+    let lease: StreamLease | undefined;
+    try {
+      lease = await this.options.quotas?.openStream(principal, sessionId);
+    } catch (err) {
+      if (err instanceof QuotaExceededError) return err.toResponse();
+      throw err;
+    }
+    try {
+      return await this.getStreams.open(sessionId, {
+        after,
+        priming: version !== null && version >= PRIMING_SINCE,
+        signal: request.signal,
+        closed: () => lease?.release(),
+      });
+    } catch (err) {
+      lease?.release();
+      // The log is unreadable (Redis down, or this node's reader not started yet).
+      throw new StoreUnavailableError((err as Error).message);
+    }
+  }
+
+  /**
+   * The stored `initialize` is refused on replay: no node can rebuild this session, so it is
+   * deleted, and the client gets the 404 that makes it initialize again (instead of a 500 forever).
+   */
+  private async forgetUnrestorable(sessionId: string, principal: string, err: Error): Promise<Response> {
+    this.options.logger.warn({ sessionId, err: err.message }, 'session cannot be restored; deleting it');
+    await this.options.store.remove(sessionId);
+    this.options.quotas?.releaseSession(principal, sessionId); // tenant-limits
+    return sessionNotFoundResponse();
+  }
+
+  private serverCapabilities(): ServerCapabilities {
+    if (!this.capabilities) {
+      const probe = this.options.createServer({ era: 'legacy', transport: 'streamable-http' });
+      this.capabilities = probe.server.getCapabilities();
+      probe.close().catch(() => undefined);
+    }
+    return this.capabilities;
   }
 
   /** Closes every local transport (and so every open stream). Records stay in the store. */
   async closeAll(): Promise<void> {
     clearInterval(this.purge);
+    this.getStreams.closeAll();
     const sessions = [...this.busy.values(), ...this.warm.values()];
     this.busy.clear();
     this.warm.clear();
@@ -354,28 +458,24 @@ export class StreamableSessionManager {
   /**
    * Keeps the session busy until the response body ends. A POST's SSE stream carries its call
    * (and the server's requests to the client) until the result, even if its client left: the
-   * result is still stored for a client that resumes elsewhere. A GET stream (`getStream`, its
-   * request's signal) ends when its client leaves; the HTTP adapter would only notice that at the
-   * next heartbeat.
+   * result is still stored for a client that resumes elsewhere. A resumed request stream (a GET,
+   * `leftSignal` its request's signal) ends when its client leaves; the HTTP adapter would only
+   * notice that at the next heartbeat.
    */
   private holdWhileOpen(
     sessionId: string,
     session: LiveSession,
     response: Response,
-    getStream?: { signal: AbortSignal; lease: StreamLease | undefined },
+    leftSignal?: AbortSignal,
   ): Response {
     if (!response.body) {
       this.release(sessionId, session);
       return response;
     }
-    const counted = getStream !== undefined && response.ok;
-    if (counted) session.openGetStreams++;
     let open = true;
     const closed = () => {
       if (!open) return;
       open = false;
-      if (counted) session.openGetStreams--;
-      getStream?.lease?.release();
       this.release(sessionId, session);
     };
     const reader = response.body.getReader();
@@ -384,8 +484,8 @@ export class StreamableSessionManager {
       reader.cancel().catch(() => undefined);
     };
     // The client may have gone while the stream was being opened.
-    if (getStream?.signal.aborted) leave();
-    else getStream?.signal.addEventListener('abort', leave, { once: true });
+    if (leftSignal?.aborted) leave();
+    else leftSignal?.addEventListener('abort', leave, { once: true });
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
@@ -431,6 +531,8 @@ export class StreamableSessionManager {
         { authInfo },
       );
       await init.text();
+      if (init.status >= 400 && init.status < 500)
+        throw new UnrestorableSessionError(`replaying initialize answered ${init.status}`);
       if (!init.ok) throw new Error(`replaying initialize answered ${init.status}`);
       const initialized = await session.transport.handleRequest(
         replayRequest({ jsonrpc: '2.0', method: 'notifications/initialized' }, record.id),
@@ -453,7 +555,8 @@ export class StreamableSessionManager {
     replay?: ReplayState,
   ): Promise<LiveSession> {
     const server = this.options.createServer({ era: 'legacy', authInfo, transport: 'streamable-http' });
-    const events = this.options.eventStores?.forSession(sessionId);
+    const stored = this.options.eventStores?.forSession(sessionId);
+    const events = stored && withStandaloneOnLog(stored, sessionId, this.options.eventLog);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessionId,
       keepAliveMs: this.options.heartbeatMs,
@@ -473,8 +576,26 @@ export class StreamableSessionManager {
     };
     await server.connect(transport);
     if (this.options.relay) namespaceServerRequests(transport, this.options.relay.address);
-    return { server, transport, busy: 0, openGetStreams: 0 };
+    return { server, transport, busy: 0 };
   }
+}
+
+/**
+ * The transport's standalone-stream messages (a server→client message outside any request) go to
+ * the event log, for whichever node holds the session's GET stream; the transport itself never
+ * holds one (GETs are served by the GetStreamHub), so it only stores them.
+ */
+function withStandaloneOnLog(events: EventStore, sessionId: string, log: EventLog): EventStore {
+  return {
+    storeEvent: async (streamId, message) => {
+      if (streamId !== GET_STREAM_ID) return events.storeEvent(streamId, message);
+      return getStreamEventId(await log.append({ kind: 'message', sessionId, message }));
+    },
+    replayEventsAfter: events.replayEventsAfter.bind(events),
+    ...(events.getStreamIdForEventId
+      ? { getStreamIdForEventId: events.getStreamIdForEventId.bind(events) }
+      : {}),
+  };
 }
 
 /** While a restore replays `initialize`, the transport's writes to the event store are dropped. */

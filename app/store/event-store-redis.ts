@@ -15,8 +15,6 @@ import type { RedisClient } from './redis-connection.js';
 import { classifyRedisError, isOutage } from './redis-errors.js';
 import { defineScripts } from './redis-store.js';
 
-/** The SDK's name for the standalone GET stream of every session. */
-const STANDALONE_STREAM_ID = '_GET_stream';
 /** How long a resumed request stream follows a call still running on another node. */
 const RESUME_FOLLOW_MS = 30_000;
 const RESUME_POLL_MS = 100;
@@ -30,20 +28,19 @@ const RESUME_FIRST_EVENT_MS = 2_000;
 const STREAM_START = '0-0';
 
 /**
- * Resumable streams on Redis Streams, so that a client whose stream broke can resume with
- * `Last-Event-ID` on any node.
+ * Resumable request streams on Redis Streams, so that a client whose POST's stream broke can
+ * resume it with `Last-Event-ID` on any node. (The standalone GET stream is not stored here: it
+ * carries the shared event log, app/sessions/get-streams.ts.)
  *
  * All the streams of a session share one Redis Stream (`session:{id}:events`), whose entries name
  * their stream: one key per session, not per call, so Redis keeps one listpack per session
  * (a stream key costs about 4.5 KiB before its first entry is stored). Each append caps the Stream,
  * drops entries older than the TTL and slides the TTL, in one script on one key (one hash slot).
  *
- * - **A POST's stream** has one writer, the node running the request, so its event ids are minted
- *   here (`0-<n>`, from a counter per session instance), and its response is written to the client
- *   without waiting for its append (see storeEvent). A client that resumes on another node before
- *   the append lands is followed until the response is stored.
- * - **The standalone GET stream** may be written by any node that holds it, one after another, so
- *   its positions are the entry ids Redis assigns, and each append is awaited.
+ * A POST's stream has one writer, the node running the request, so its event ids are minted here
+ * (`0-<n>`, from a counter per session instance), and its response is written to the client
+ * without waiting for its append (see storeEvent). A client that resumes on another node before the
+ * append lands is followed until the response is stored.
  */
 export function createRedisEventStores(deps: {
   redis: RedisClient;
@@ -84,30 +81,19 @@ export function createRedisEventStores(deps: {
           // The SDK writes a priming event (`{}`, nothing to replay) first on each new stream, only
           // to hand the client an id to resume from. The start of the stream is that id.
           if (!isReplayable(message)) return formatEventId(streamId, STREAM_START);
-          if (streamId !== STANDALONE_STREAM_ID) {
-            const position = `0-${++sequence}`;
-            const appended = append(sessionId, streamId, position, message).catch((err: unknown) =>
-              unstored(sessionId, streamId, err),
-            );
-            // Only the response, which ends the stream, is written before its append lands: that is
-            // the one message every call has. Messages before it (progress, server requests) wait
-            // for theirs: without that wait, a stream cut by a proxy and resumed on the same node got
-            // 409 "Stream already has an active connection" (test/e2e/ingress-roll.test.ts, 3 runs of
-            // 4), a race in the SDK transport not understood yet.
-            if (!isResponse(message)) await appended;
-            return formatEventId(streamId, position);
-          }
-          try {
-            return formatEventId(streamId, await append(sessionId, streamId, '', message));
-          } catch (err) {
-            // Redis is unreachable, or failing over (READONLY). The SDK transport sends nothing
-            // when storeEvent throws, so the client would wait forever (seen in
-            // test/e2e/cluster-faults.test.ts). Deliver it live, unstored, under an id positioned
-            // at this instant: resuming after it replays whatever was stored later.
-            if (!isOutage(classifyRedisError(err))) throw err;
-            unstored(sessionId, streamId, err);
-            return formatEventId(streamId, `${Date.now()}-0`);
-          }
+          const position = `0-${++sequence}`;
+          // Redis unreachable or failing over: the message is still delivered live, unstored (the
+          // SDK transport would send nothing if this threw, and the client would wait forever).
+          const appended = append(sessionId, streamId, position, message).catch((err: unknown) =>
+            unstored(sessionId, streamId, err),
+          );
+          // Only the response, which ends the stream, is written before its append lands: that is
+          // the one message every call has. Messages before it (progress, server requests) wait
+          // for theirs: without that wait, a stream cut by a proxy and resumed on the same node got
+          // 409 "Stream already has an active connection" (test/e2e/ingress-roll.test.ts, 3 runs of
+          // 4), a race in the SDK transport not understood yet.
+          if (!isResponse(message)) await appended;
+          return formatEventId(streamId, position);
         },
         async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
           return parseEventId(eventId)?.streamId;
@@ -116,19 +102,18 @@ export function createRedisEventStores(deps: {
           const parsed = parseEventId(lastEventId);
           if (!parsed) throw new InvalidEventIdError();
           const key = keys.sessionEvents(sessionId);
-          // The GET stream's positions are entry ids: read after it. A POST stream's are its own
-          // sequence: read the session's Stream (capped) and keep that stream's later entries.
-          const standalone = parsed.streamId === STANDALONE_STREAM_ID;
-          const after = standalone ? STREAM_START : parsed.position;
+          // Positions are the stream's own sequence: read the session's Stream (capped) and keep
+          // that stream's later entries.
+          const after = parsed.position;
           // A request's stream may be resumed here while the request still runs on the node
           // that received it. This node cannot take over that stream (the SDK closes a resumed
           // request stream it does not own once this returns), so it follows the stored events
           // until the response is among them, or until the follow window ends and the client
-          // resumes again. The standalone GET stream needs no following: it lives on here.
+          // resumes again.
           const startedAt = Date.now();
           const deadline = startedAt + RESUME_FOLLOW_MS;
           let storedAny = false;
-          let cursor = standalone ? `(${parsed.position}` : '-';
+          let cursor = '-';
           for (;;) {
             const entries = await redis.xrange(key, cursor, '+', 'COUNT', limits.maxEventsPerStream);
             let answered = false;
@@ -137,16 +122,16 @@ export function createRedisEventStores(deps: {
               const entry = fieldsOf(fields);
               if (entry.s !== parsed.streamId) continue;
               storedAny = true;
-              const position = standalone ? entryId : (entry.n ?? STREAM_START);
-              if (!standalone && !isAfter(position, after)) continue;
+              const position = entry.n ?? STREAM_START;
+              if (!isAfter(position, after)) continue;
               const message = JSON.parse(entry.m ?? '{}') as JSONRPCMessage;
               if (!isReplayable(message)) continue;
               await send(formatEventId(parsed.streamId, position), message);
-              answered ||= !standalone && ('result' in message || 'error' in message);
+              answered ||= isResponse(message);
             }
             if (answered) break;
             if (entries.length === limits.maxEventsPerStream) continue; // more to read at once
-            if (standalone || Date.now() >= deadline) break;
+            if (Date.now() >= deadline) break;
             if (!storedAny && Date.now() >= startedAt + RESUME_FIRST_EVENT_MS) break;
             await sleep(RESUME_POLL_MS);
           }

@@ -18,8 +18,9 @@ export interface EventStoreLimits {
 
 /** Stream ids the SDK mints are `_GET_stream` or UUIDs; anything else in a Last-Event-ID is refused. */
 const STREAM_ID = /^[A-Za-z0-9_-]{1,128}$/;
-/** A position inside a stream: a Redis Stream entry id (`<ms>-<seq>`), also used by the in-memory store. */
-const POSITION = /^\d{1,20}-\d{1,20}$/;
+/** A position inside a stream: two numbers (`<ms>-<seq>`, as Redis Stream ids), each within u64. */
+const POSITION = /^(\d{1,20})-(\d{1,20})$/;
+const U64_MAX = 2n ** 64n - 1n;
 
 /**
  * An event id is `<streamId>_<position>`. It is parsed from the right, at the last `_`: stream
@@ -34,8 +35,14 @@ export function parseEventId(eventId: string): { streamId: string; position: str
   if (split <= 0) return undefined;
   const streamId = eventId.slice(0, split);
   const position = eventId.slice(split + 1);
-  if (!STREAM_ID.test(streamId) || !POSITION.test(position)) return undefined;
+  if (!STREAM_ID.test(streamId) || !isStreamPosition(position)) return undefined;
   return { streamId, position };
+}
+
+/** `<ms>-<seq>`, each within u64: beyond that is no id this server issued (400, not a failed XRANGE). */
+export function isStreamPosition(value: string): boolean {
+  const numbers = POSITION.exec(value);
+  return numbers?.slice(1).every((n) => BigInt(n) <= U64_MAX) ?? false;
 }
 
 export function isValidStreamId(streamId: string): boolean {

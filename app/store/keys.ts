@@ -18,8 +18,11 @@ export function createKeys(prefix: string) {
      */
     principalLeases: (principal: string, kind: 'sessions' | 'streams') =>
       `${prefix}principal:{${principal}}:${kind}`,
-    /** The server events every node hears (sharded pub/sub: one channel, so one shard). */
-    eventsChannel: () => `${prefix}{events}`,
+    /**
+     * The shared event log every node reads (app/bus/redis-event-log.ts): one Redis Stream, so one
+     * hash slot.
+     */
+    eventLog: () => `${prefix}{events}:log`,
     /** Prefix of one rate limit's counters; rate-limiter-flexible appends `:<ip or principal>`. */
     rateLimit: (scope: 'ip' | 'principal') => `${prefix}ratelimit:${scope}`,
     /** The resumable streams of one session, in one Redis Stream whose entries name their stream. */
@@ -39,8 +42,6 @@ export function createKeys(prefix: string) {
      * exists, so nothing is written).
      */
     nodeProbe: (address: string) => `${prefix}probe:{${address}}`,
-    /** The probe channel on the events channel's shard (a cluster has one subscriber connection per shard). */
-    eventsProbe: (address: string) => `${prefix}{events}:probe:${address}`,
   };
 }
 

@@ -55,8 +55,8 @@ export class SubscriberWatch {
       /** The commands connection, which publishes the probes. */
       publisher: RedisClient;
       /**
-       * This node's probe channels, one on each shard its subscriptions live on (keys.nodeProbe,
-       * keys.eventsProbe): on a cluster each shard has its own subscriber connection, and any of
+       * This node's probe channels, one on each shard its subscriptions live on (keys.nodeProbe):
+       * on a cluster each shard has its own subscriber connection, and any of
        * them can be lost alone.
        */
       channels: string[];

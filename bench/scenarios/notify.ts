@@ -63,7 +63,7 @@ export async function notify(ctx: BenchContext): Promise<ScenarioReport> {
     closers.push(() => publisher.close());
     const redis = ctx.redis.client();
     closers.push(async () => redis.disconnect());
-    const channel = createKeys('bench:').eventsChannel();
+    const eventLog = createKeys('bench:').eventLog();
 
     const viaTool = { '2026': [] as number[], '2025': [] as number[] };
     const viaRedis: number[] = [];
@@ -97,7 +97,8 @@ export async function notify(ctx: BenchContext): Promise<ScenarioReport> {
     lost = 0;
     for (let i = 0; i < count; i++) await once(callNotify, viaTool['2026'], viaTool['2025']);
     for (let i = 0; i < count; i++) {
-      await once(() => redis.spublish(channel, JSON.stringify({ kind: 'tools_list_changed' })), viaRedis);
+      const entry = JSON.stringify({ kind: 'event', event: { kind: 'tools_list_changed' } });
+      await once(() => redis.xadd(eventLog, '*', 'e', entry), viaRedis);
     }
 
     const p99 = percentile(viaTool['2026'], 99);
@@ -119,7 +120,7 @@ export async function notify(ctx: BenchContext): Promise<ScenarioReport> {
         '|---|---:|---:|---:|---:|',
         row('`notify_change` called on B → 2026 `subscriptions/listen` on A', viaTool['2026']),
         row('`notify_change` called on B → 2025 GET stream on A', viaTool['2025']),
-        row('SPUBLISH on the Redis channel → 2026 listen on A (bus hop only)', viaRedis),
+        row('XADD to the event log → 2026 listen on A (log hop only)', viaRedis),
         '',
         `Lost (not delivered within ${DELIVERY_TIMEOUT_MS} ms): ${lost}.`,
       ].join('\n'),

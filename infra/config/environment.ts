@@ -187,7 +187,7 @@ export const environmentSchema = z
         message: 'only used with clusterMode: true; set clusterMode too, or leave shards unset',
       });
     }
-    // The app's bus and relay use sharded pub/sub (SPUBLISH), which Redis OSS has from 7.0 (Valkey: always).
+    // The app's relay uses sharded pub/sub (SPUBLISH), which Redis OSS has from 7.0 (Valkey: always).
     const major = Number(env.redis.engineVersion?.split('.')[0]);
     if (env.redis.engine === 'redis' && env.redis.engineVersion !== undefined && !(major >= 7)) {
       ctx.addIssue({

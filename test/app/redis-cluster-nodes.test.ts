@@ -82,6 +82,7 @@ describe('three nodes on a 3-shard Redis Cluster: sessions, resumption, notifica
     const publish = () =>
       publisher.client.callTool({ name: 'notify_change', arguments: { kind: 'tools_list_changed' } });
 
+    expect((await events.next()).data).toBe(''); // the priming event
     await publish();
     const seen = await events.next();
     expect(JSON.parse(seen.data)).toMatchObject({ method: 'notifications/tools/list_changed' });
@@ -96,53 +97,56 @@ describe('three nodes on a 3-shard Redis Cluster: sessions, resumption, notifica
       signal: resuming.signal,
     });
     expect(resumed.status).toBe(200);
-    const replayed = await readEvents(resumed).next();
+    const replaying = readEvents(resumed);
+    expect(await replaying.next()).toMatchObject({ id: seen.id, data: '' }); // the priming event
+    const replayed = await replaying.next();
     expect(replayed.id).toBe(missed.id);
     expect(JSON.parse(replayed.data)).toMatchObject({ method: 'notifications/tools/list_changed' });
     resuming.abort();
   });
 
-  it('every node listens on the one shard of the events channel, through sharded pub/sub', async () => {
-    const admin = redis.client() as Cluster;
-    await admin.ping();
-    const primaries = admin.nodes('master');
-    expect(primaries).toHaveLength(3);
-    const counts = await Promise.all(
-      primaries.map(async (primary) => {
-        const [, count] = (await primary.pubsub('SHARDNUMSUB', 'test:{events}')) as [string, number];
-        return count;
-      }),
-    );
-    // Only the shard owning the channel's slot has subscribers: every node, once.
-    expect(counts.filter((count) => count > 0)).toEqual([nodes.length]);
+  it('every node reads the event log on the one shard that owns it, on a connection of its own', async () => {
+    const readers = await eventLogReaders(redis.client() as Cluster);
+    // Only the shard owning the log's slot has readers blocked in XREAD: every node, once.
+    expect(readers.filter((names) => names.length > 0).map((names) => names.sort())).toEqual([
+      nodes.map((node) => `mcp-fleet:${node.nodeId}:event-log`).sort(),
+    ]);
   });
 
-  it("hears peers' changes again after every shard drops its pub/sub connections", async () => {
+  it("misses none of the peers' changes published while its event log connection is down", async () => {
     const listener = await connectModernClient(() => url(0));
-    const heard: string[] = [];
-    listener.client.setNotificationHandler('notifications/tools/list_changed', (n) => {
-      heard.push(n.method);
+    let heard = 0;
+    listener.client.setNotificationHandler('notifications/tools/list_changed', () => {
+      heard++;
     });
     const subscription = await listener.client.listen({ toolsListChanged: true });
     const publisher = await connectModernClient(() => url(1));
-    const heardNext = (what: string) => {
-      const before = heard.length;
-      return waitFor(what, async () => {
-        await publisher.client.callTool({ name: 'notify_change', arguments: { kind: 'tools_list_changed' } });
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        return heard.length > before;
-      });
-    };
-    await heardNext('the listener on A to hear B');
+    const publish = () =>
+      publisher.client.callTool({ name: 'notify_change', arguments: { kind: 'tools_list_changed' } });
+    await publish();
+    await waitFor('the listener on A to hear B', () => heard === 1);
+    // Cut A's reader, and publish while it reconnects: pub/sub would drop these for good.
     const admin = redis.client() as Cluster;
-    await admin.ping();
+    await admin.ping(); // connects, and so learns the shards
     const killed = await Promise.all(
-      admin
-        .nodes('master')
-        .map((primary) => primary.call('CLIENT', 'KILL', 'TYPE', 'pubsub') as Promise<number>),
+      admin.nodes('master').map(async (primary) => {
+        const ids = parseClientList(String(await primary.call('CLIENT', 'LIST')))
+          .filter(
+            (client) => client.name === `mcp-fleet:${nodes[0]!.nodeId}:event-log` && client.cmd === 'xread',
+          )
+          .map((client) => client.id);
+        for (const id of ids) await primary.call('CLIENT', 'KILL', 'ID', id);
+        return ids.length;
+      }),
     );
-    expect(killed.reduce((sum, n) => sum + n, 0)).toBeGreaterThan(0);
-    await heardNext('the listener on A to hear B again');
+    expect(
+      killed.reduce((sum, n) => sum + n, 0),
+      'the reader connections of A killed',
+    ).toBe(1);
+    for (let i = 0; i < 5; i++) await publish();
+    await waitFor('A to hear all five', () => heard >= 6);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heard).toBe(6);
     await waitFor('A to be ready', async () => (await fetch(`${url(0)}/ready`)).ok);
     await subscription.close();
     await Promise.all([listener.client.close(), publisher.client.close()]);
@@ -252,3 +256,28 @@ describe('a TLS Redis Cluster with an AUTH token, as ElastiCache runs it in-tran
     await client.close();
   });
 });
+
+/**
+ * The names of the event log readers blocked in XREAD on each primary of the cluster (a cluster
+ * client connects to every shard; only the log's shard serves its reads).
+ */
+async function eventLogReaders(admin: Cluster): Promise<string[][]> {
+  await admin.ping();
+  return Promise.all(
+    admin.nodes('master').map(async (primary) =>
+      parseClientList(String(await primary.call('CLIENT', 'LIST')))
+        .filter((client) => client.name.endsWith(':event-log') && client.cmd === 'xread')
+        .map((client) => client.name),
+    ),
+  );
+}
+
+function parseClientList(list: string): { id: string; name: string; cmd: string }[] {
+  return list
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const fields = Object.fromEntries(line.split(' ').map((pair) => pair.split('=') as [string, string]));
+      return { id: fields.id ?? '', name: fields.name ?? '', cmd: fields.cmd ?? '' };
+    });
+}

@@ -4,6 +4,7 @@ import { createRedisEventStores } from '../../app/store/event-store-redis.js';
 import { createKeys } from '../../app/store/keys.js';
 import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
 import { connectModernClient } from '../helpers/clients.js';
+import { waitFor } from '../helpers/ports.js';
 import { headers, initialize, readEvents, type SseEvent } from '../helpers/raw-streamable.js';
 import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
@@ -56,7 +57,7 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     expect(messages[2]).toMatchObject({ id: 43, result: { content: [{ text: 'Counted down 3 s.' }] } });
   });
 
-  it('replays a standalone GET stream (_GET_stream) on another node', async () => {
+  it('resumes a standalone GET stream on another node: every event since, once, even those published while no node held it', async () => {
     const sessionId = await initialize(nodes[0]!.url);
     const controller = new AbortController();
     const listening = await fetch(new URL('/mcp', nodes[0]!.url), {
@@ -65,6 +66,10 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     });
     expect(listening.status).toBe(200);
     const events = readEvents(listening);
+    // First a priming event: an id to resume from before any notification, and the retry hint.
+    const priming = await events.next();
+    expect(priming).toMatchObject({ data: '', retry: '1500' });
+    expect(priming.id).toMatch(/^_GET_stream_\d+-\d+$/);
     const publisher = await connectModernClient(() => nodes[1]!.url);
     const publish = () =>
       publisher.client.callTool({ name: 'notify_change', arguments: { kind: 'tools_list_changed' } });
@@ -72,23 +77,40 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     await publish();
     const seen = await events.next();
     expect(seen.id).toMatch(/^_GET_stream_\d+-\d+$/);
+    expect(JSON.parse(seen.data)).toMatchObject({ method: 'notifications/tools/list_changed' });
     await publish();
     const missed = await events.next();
     expect(JSON.parse(missed.data)).toMatchObject({ method: 'notifications/tools/list_changed' });
     controller.abort();
-    await publisher.client.close();
+    // Published while no node holds the session's stream.
+    await publish();
 
-    // Say the client saw only the first notification before its node went away: B replays the second.
-    const resumeController = new AbortController();
+    // Say the client saw only the first notification before its node went away: B sends the
+    // second and the third, in order, and nothing twice.
+    const afterSeen = await resumeGetStream(nodes[1]!.url, sessionId, seen.id!, 2);
+    expect(afterSeen[0]!.id).toBe(missed.id);
+    expect(afterSeen.map((e) => JSON.parse(e.data).method)).toEqual([
+      'notifications/tools/list_changed',
+      'notifications/tools/list_changed',
+    ]);
+    // From the priming id (the client saw nothing at all): all three.
+    const afterPriming = await resumeGetStream(nodes[0]!.url, sessionId, priming.id!, 3);
+    expect(afterPriming.map((e) => e.id)).toEqual([seen.id, missed.id, afterSeen[1]!.id]);
+
+    // And live again after the replay: a fourth reaches the resumed stream once.
+    const liveController = new AbortController();
     const resumed = await fetch(new URL('/mcp', nodes[1]!.url), {
-      headers: { ...headers(sessionId), 'last-event-id': seen.id! },
-      signal: resumeController.signal,
+      headers: { ...headers(sessionId), 'last-event-id': afterSeen[1]!.id! },
+      signal: liveController.signal,
     });
-    expect(resumed.status).toBe(200);
-    const replayed = await readEvents(resumed).next();
-    expect(replayed.id).toBe(missed.id);
-    expect(JSON.parse(replayed.data)).toMatchObject({ method: 'notifications/tools/list_changed' });
-    resumeController.abort();
+    const live = readEvents(resumed);
+    expect((await live.next()).data).toBe(''); // its priming event
+    await publish();
+    const fourth = await live.next();
+    expect(JSON.parse(fourth.data)).toMatchObject({ method: 'notifications/tools/list_changed' });
+    expect([seen.id, missed.id, afterSeen[1]!.id]).not.toContain(fourth.id);
+    liveController.abort();
+    await publisher.client.close();
   });
 
   it('refuses a Last-Event-ID it never issued', async () => {
@@ -109,25 +131,29 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     });
     const store = stores.forSession('S'.repeat(32));
     const ids: string[] = [];
-    for (let i = 1; i <= 8; i++) {
+    for (let i = 1; i <= 7; i++) {
       ids.push(
-        await store.storeEvent('_GET_stream', {
+        await store.storeEvent('call-stream', {
           jsonrpc: '2.0',
           method: 'notifications/message',
           params: { i },
         }),
       );
     }
+    ids.push(await store.storeEvent('call-stream', { jsonrpc: '2.0', id: 8, result: { i: 8 } }));
     const key = `cap-test:session:{${'S'.repeat(32)}}:events`;
+    // The response is appended without being awaited: wait for it to land.
+    await waitFor('the response to be stored', async () => (await plain.xrange(key, '-', '+')).length === 5);
     expect(await plain.xlen(key)).toBe(5);
     expect(await plain.ttl(key)).toBeGreaterThan(100);
     const replayed: number[] = [];
     const streamId = await store.replayEventsAfter(ids[4]!, {
       send: async (_id, message) => {
-        replayed.push((message as unknown as { params: { i: number } }).params.i);
+        const m = message as unknown as { params?: { i: number }; result?: { i: number } };
+        replayed.push((m.params ?? m.result)!.i);
       },
     });
-    expect(streamId).toBe('_GET_stream');
+    expect(streamId).toBe('call-stream');
     expect(replayed).toEqual([6, 7, 8]);
   });
   it('keeps every stream of a session in one Redis Stream, and replays each stream on its own', async () => {
@@ -150,7 +176,7 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
       a.push(await store.storeEvent('stream-a', message('a', i)));
       b.push(await store.storeEvent('stream-b', message('b', i)));
     }
-    await store.storeEvent('_GET_stream', message('get', 1));
+    await store.storeEvent('stream-c', message('c', 1));
     // A POST stream's ids are minted on the node, without waiting for Redis.
     expect(a).toEqual(['stream-a_0-1', 'stream-a_0-3', 'stream-a_0-5']);
     expect(await plain.keys('one-key:*')).toEqual([keys.sessionEvents('T'.repeat(32))]);
@@ -167,9 +193,9 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
       return seen;
     };
     // A call's stream resumed after its first event: its own later events up to its result, none
-    // of the other call's and none of the GET stream's.
+    // of the other calls'.
     await store.storeEvent('stream-a', { jsonrpc: '2.0', id: 1, result: { content: [] } });
-    expect(await replay(a[0]!)).toEqual(['stream-a_0-3:a2', 'stream-a_0-5:a3', 'stream-a_0-7:result']);
+    expect(await replay(a[0]!)).toEqual(['stream-a_0-3:a2', 'stream-a_0-5:a3', 'stream-a_0-8:result']);
   });
 });
 
@@ -228,6 +254,23 @@ async function countdownThenLoseStream(baseUrl: string, sessionId: string, id: n
   const first = await events.next();
   controller.abort(); // the client loses its stream; the call goes on where it runs
   return { priming, first };
+}
+
+/** Resumes a session's GET stream with Last-Event-ID and reads `count` events after its priming event. */
+async function resumeGetStream(baseUrl: string, sessionId: string, lastEventId: string, count: number) {
+  const controller = new AbortController();
+  const resumed = await fetch(new URL('/mcp', baseUrl), {
+    headers: { ...headers(sessionId), 'last-event-id': lastEventId },
+    signal: controller.signal,
+  });
+  expect(resumed.status).toBe(200);
+  const events = readEvents(resumed);
+  const priming = await events.next();
+  expect(priming).toMatchObject({ id: lastEventId, data: '' });
+  const received: SseEvent[] = [];
+  for (let i = 0; i < count; i++) received.push(await events.next());
+  controller.abort();
+  return received;
 }
 
 /** Resumes a stream with Last-Event-ID on a node and reads it to the end. */

@@ -169,12 +169,12 @@ describe('end to end: Redis failover and half-open sockets, under load through n
       expect(samples.at(-1)?.status, node.nodeId).toBe(200);
     }
     expectInitializeRefusedCleanly(watch, failover.startedAt);
-    // Both nodes' subscribers moved to the new primary: they hear what is published there.
-    const [, subscribers] = (await redis.primary.client().pubsub('SHARDNUMSUB', 'test:{events}')) as [
-      string,
-      number,
-    ];
-    expect(subscribers).toBe(nodes.length);
+    // Both nodes moved to the new primary: their relay subscribers hear what is published there,
+    // and their event log readers read it.
+    const promoted = redis.primary.client();
+    expect(await promoted.pubsub('SHARDCHANNELS', 'test:relay:*')).toHaveLength(nodes.length);
+    const readers = String(await promoted.call('CLIENT', 'LIST')).match(/name=mcp-fleet:[^ ]*:event-log/g);
+    expect(readers ?? []).toHaveLength(nodes.length);
     await expectSessionsKept(clients, sessionsBefore);
   }, 120_000);
 

@@ -5,8 +5,8 @@ const NO_ARGUMENTS = z.object({});
 
 /**
  * Hooks the suite calls to make the server announce a change. The fixture lists themselves are
- * static; what is under test is the announcement: it is published on the ServerEventBus (Redis
- * pub/sub in a cluster) and so reaches `subscriptions/listen` streams and 2025-era GET streams on
+ * static; what is under test is the announcement: it is appended to the shared event log (a Redis
+ * Stream in a cluster: app/bus/event-log.ts) and so reaches `subscriptions/listen` streams and 2025-era GET streams on
  * every node, not just the one that served this call.
  */
 export const CHANGE_TOOLS: readonly FixtureTool[] = [
@@ -15,7 +15,7 @@ export const CHANGE_TOOLS: readonly FixtureTool[] = [
     description: 'Announces that the tool list changed, to every client on every node.',
     input: NO_ARGUMENTS,
     run: async (_args, _ctx, env) => {
-      env.publish({ kind: 'tools_list_changed' });
+      await env.publish({ kind: 'tools_list_changed' });
       return { content: [text('Published tools/list_changed.')] };
     },
   },
@@ -24,7 +24,7 @@ export const CHANGE_TOOLS: readonly FixtureTool[] = [
     description: 'Announces that the prompt list changed, to every client on every node.',
     input: NO_ARGUMENTS,
     run: async (_args, _ctx, env) => {
-      env.publish({ kind: 'prompts_list_changed' });
+      await env.publish({ kind: 'prompts_list_changed' });
       return { content: [text('Published prompts/list_changed.')] };
     },
   },
@@ -33,7 +33,7 @@ export const CHANGE_TOOLS: readonly FixtureTool[] = [
     description: 'Announces that test://watched-resource changed, to the clients subscribed to it.',
     input: NO_ARGUMENTS,
     run: async (_args, _ctx, env) => {
-      env.publish({ kind: 'resource_updated', uri: WATCHED_RESOURCE_URI });
+      await env.publish({ kind: 'resource_updated', uri: WATCHED_RESOURCE_URI });
       return { content: [text(`Published resources/updated for ${WATCHED_RESOURCE_URI}.`)] };
     },
   },

@@ -3,8 +3,8 @@ import { defineTool, errorResult, textResult } from './tool.js';
 
 /**
  * Publishes a change notification to every connected client on every node: what a server whose
- * tools or resources change at runtime does. It goes through the ServerEventBus (Redis pub/sub in
- * a cluster) to 2026 `subscriptions/listen` streams, 2025-era GET streams and 2024 SSE streams.
+ * tools or resources change at runtime does. It goes through the shared event log (a Redis Stream in
+ * a cluster: app/bus/event-log.ts) to 2026 `subscriptions/listen` streams, 2025-era GET streams and 2024 SSE streams.
  *
  * It reaches every principal's clients, so only administrators may call it (app/auth/admin.ts).
  * The check is here rather than an SDK scope challenge because that runs on the 2025 and 2026
@@ -29,9 +29,9 @@ export const notifyChange = defineTool({
     }
     if (kind === 'resource_updated') {
       if (uri === undefined) return errorResult('resource_updated needs the uri of the updated resource.');
-      env.publish({ kind, uri });
+      await env.publish({ kind, uri });
     } else {
-      env.publish({ kind });
+      await env.publish({ kind });
     }
     return textResult(`Published ${kind}${uri ? ` for ${uri}` : ''} to every node.`, {
       kind,

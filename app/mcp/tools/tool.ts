@@ -24,8 +24,11 @@ export interface ToolEnv {
   memoryScope(ctx: ServerContext): MemoryScope;
   /** Records a 2025-era session's `resources/subscribe` in its shared record (see SessionStore). */
   setSubscription: SessionStore['setSubscription'];
-  /** Publishes a change to every client on every node (the Redis ServerEventBus in a cluster). */
-  publish(event: ServerEvent): void;
+  /**
+   * Publishes a change to every client on every node; resolves once the shared event log holds it
+   * (app/bus/event-log.ts), so a caller told "published" can rely on every client getting it.
+   */
+  publish(event: ServerEvent): Promise<unknown>;
   /** Seals multi-round-trip state with MCP_STATE_KEY, bound to the caller, so any node can verify it. */
   requestState: RequestStateCodec;
   /** Who may run fleet-wide operations; a tool that needs it checks it itself, in every era and transport. */

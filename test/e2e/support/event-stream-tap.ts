@@ -12,6 +12,8 @@ export interface TappedStream {
   status?: number;
   /** When the response headers arrived (the stream was open and registered on a node). */
   openedAt?: number;
+  /** The id of the priming event (no data) the stream opened with: where it starts in the event log. */
+  primingId?: string;
   /** Ids of the events that carried a message, in arrival order… */
   eventIds: string[];
   /** …when each arrived… */
@@ -78,6 +80,7 @@ function watchEvents(tapped: TappedStream): TransformStream<Uint8Array, Uint8Arr
           .filter((line) => line.startsWith('data:'))
           .map((line) => line.slice(5).trim())
           .join('');
+        if (id && data === '' && tapped.eventIds.length === 0) tapped.primingId ??= id;
         if (id && data !== '') {
           tapped.eventIds.push(id);
           tapped.eventTimes.push(performance.now());

@@ -1,10 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
-import { formatEventId } from '../../../app/store/event-store.js';
+import type { LogEntry } from '../../../app/bus/event-log.js';
 import { createKeys } from '../../../app/store/keys.js';
 import { connectModernClient } from '../../helpers/clients.js';
 
-/** The SDK's id for a session's standalone GET stream. */
-const GET_STREAM = '_GET_stream';
+/** The SDK's id for a session's standalone GET stream; its event ids are `_GET_stream_<log position>`. */
+const GET_STREAM_PREFIX = '_GET_stream_';
 
 /** One `notify_change` call as the publisher saw it. */
 export interface Publication {
@@ -101,11 +101,14 @@ export async function holdsGetStream(nodeUrl: string, sessionId: string, protoco
   return response.status === 409;
 }
 
-/** The event ids stored for the session's GET stream in Redis: what a resuming client can get back. */
-export async function storedGetStreamEventIds(redis: Redis | Cluster, keyPrefix: string, sessionId: string) {
-  // A session's streams share one Redis Stream; each entry names its stream (field `s`).
-  const entries = await redis.xrange(createKeys(keyPrefix).sessionEvents(sessionId), '-', '+');
+/**
+ * The GET-stream event ids of every change the shared event log holds after a stream's event id
+ * (its priming event's): what a listener since then must receive, each once.
+ */
+export async function loggedChangesAfter(redis: Redis | Cluster, keyPrefix: string, eventId: string) {
+  const after = eventId.slice(GET_STREAM_PREFIX.length);
+  const entries = await redis.xrange(createKeys(keyPrefix).eventLog(), `(${after}`, '+');
   return entries
-    .filter(([, fields]) => fields[fields.indexOf('s') + 1] === GET_STREAM)
-    .map(([position]) => formatEventId(GET_STREAM, position));
+    .filter(([, fields]) => (JSON.parse(fields[fields.indexOf('e') + 1]!) as LogEntry).kind === 'event')
+    .map(([position]) => `${GET_STREAM_PREFIX}${position}`);
 }
