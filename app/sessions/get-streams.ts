@@ -49,6 +49,10 @@ interface HeldStream {
   /** Writes waiting for an asynchronous check (a resource subscription), so that order is kept. */
   queue: Promise<void> | undefined;
   queued: number;
+  /** Whether the stream still runs (a replay stops when its client leaves). */
+  open: boolean;
+  /** Resolves when the client has read enough for more to be queued (a long replay waits on it). */
+  readable: (() => void) | undefined;
   close: () => void;
 }
 
@@ -121,7 +125,6 @@ export class GetStreamHub {
     if (start === undefined) throw new Error('the event log is not being read yet');
     this.streams.get(sessionId)?.close();
     let controller!: ReadableStreamDefaultController<Uint8Array>;
-    let open = true;
     const stream: HeldStream = {
       sessionId,
       controller: undefined as never,
@@ -129,9 +132,12 @@ export class GetStreamHub {
       pending: options.after === undefined ? undefined : [],
       queue: undefined,
       queued: 0,
+      open: true,
+      readable: undefined,
       close: () => {
-        if (!open) return;
-        open = false;
+        if (!stream.open) return;
+        stream.open = false;
+        stream.readable?.();
         if (this.streams.get(sessionId) === stream) this.streams.delete(sessionId);
         options.signal.removeEventListener('abort', stream.close);
         try {
@@ -147,6 +153,11 @@ export class GetStreamHub {
         start: (c) => {
           controller = c;
         },
+        pull: () => {
+          const readable = stream.readable;
+          stream.readable = undefined;
+          readable?.();
+        },
         cancel: () => stream.close(),
       },
       new ByteLengthQueuingStrategy({ highWaterMark: MAX_QUEUED_BYTES }),
@@ -161,12 +172,23 @@ export class GetStreamHub {
       this.write(stream, encoder.encode(`id: ${getStreamEventId(start)}\n${retry}data: \n\n`));
     }
     if (options.after !== undefined) {
+      // The first batch is read before answering, so that an unreadable log is a 503; the rest is
+      // sent as the client reads it (a long gap may hold more than the queue takes).
+      let first: Array<[LogPosition, LogEntry]>;
       try {
-        await this.replay(stream, options.after);
+        first = await this.deps.log.readAfter(options.after, REPLAY_BATCH);
       } catch (err) {
         stream.close();
         throw err;
       }
+      this.replay(stream, first).catch((err: Error) => {
+        this.deps.logger.warn(
+          { sessionId, err: err.message },
+          'could not replay a GET stream; the client resumes',
+        );
+        stream.controller.error(err);
+        stream.close();
+      });
     }
     return new Response(body, {
       headers: {
@@ -190,16 +212,24 @@ export class GetStreamHub {
     for (const stream of [...this.streams.values()]) stream.close();
   }
 
-  /** Sends the entries the log holds after `after`, then the live ones that arrived meanwhile. */
-  private async replay(stream: HeldStream, after: LogPosition): Promise<void> {
-    let from = after;
-    for (;;) {
-      const entries = await this.deps.log.readAfter(from, REPLAY_BATCH);
-      for (const [position, entry] of entries) {
+  /**
+   * Sends the entries the log holds after the resume position (`entries` is the first batch), as
+   * fast as the client reads them, then the live ones that arrived meanwhile.
+   */
+  private async replay(stream: HeldStream, entries: Array<[LogPosition, LogEntry]>): Promise<void> {
+    for (let batch = entries; ; ) {
+      for (const [position, entry] of batch) {
+        // Half the queue at most: what arrives live meanwhile still fits in the other half.
+        while (stream.open && (stream.controller.desiredSize ?? 0) <= MAX_QUEUED_BYTES / 2) {
+          await new Promise<void>((resolve) => {
+            stream.readable = resolve;
+          });
+        }
+        if (!stream.open) return;
         this.deliverTo(stream, position, this.prepare(position, entry));
-        from = position;
       }
-      if (entries.length < REPLAY_BATCH) break;
+      if (batch.length < REPLAY_BATCH) break;
+      batch = await this.deps.log.readAfter(batch.at(-1)?.[0] ?? stream.cursor, REPLAY_BATCH);
     }
     const live = stream.pending ?? [];
     stream.pending = undefined;

@@ -530,9 +530,11 @@ export class StreamableSessionManager {
         }),
         { authInfo },
       );
-      await init.text();
-      if (init.status >= 400 && init.status < 500)
-        throw new UnrestorableSessionError(`replaying initialize answered ${init.status}`);
+      const answer = await init.text();
+      if ((init.status >= 400 && init.status < 500) || carriesJsonRpcError(answer))
+        throw new UnrestorableSessionError(
+          `replaying initialize answered ${init.status}: ${answer.slice(0, 200)}`,
+        );
       if (!init.ok) throw new Error(`replaying initialize answered ${init.status}`);
       const initialized = await session.transport.handleRequest(
         replayRequest({ jsonrpc: '2.0', method: 'notifications/initialized' }, record.id),
@@ -612,6 +614,23 @@ function skipWhileReplaying(events: EventStore, replay: ReplayState): EventStore
   };
   if (events.getStreamIdForEventId) wrapped.getStreamIdForEventId = events.getStreamIdForEventId.bind(events);
   return wrapped;
+}
+
+/** Whether a JSON or SSE response body carries a JSON-RPC error (an initialize the server refused). */
+function carriesJsonRpcError(body: string): boolean {
+  const payloads = body.trimStart().startsWith('{')
+    ? [body]
+    : body
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5));
+  return payloads.some((payload) => {
+    try {
+      return 'error' in (JSON.parse(payload) as object);
+    } catch {
+      return false;
+    }
+  });
 }
 
 function replayRequest(message: Record<string, unknown> | unknown[], sessionId?: string): Request {
