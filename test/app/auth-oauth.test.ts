@@ -4,6 +4,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, startAppNode } from '../helpers/app-node.js';
 import {
+  connectEveryEra,
   connectLegacyClient,
   connectModernClient,
   connectSseClient,
@@ -285,11 +286,7 @@ describe('AUTH_MODE=oauth: JWT access tokens verified against the issuer JWKS', 
     const user = await token(k1, { sub: 'plain-user', scope: 'mcp', iss: issuer.url });
     const admin = await token(k1, { sub: 'operator', scope: 'mcp mcp:admin', iss: issuer.url });
     const call = { name: 'notify_change', arguments: { kind: 'tools_list_changed' } };
-    const refusedBy = [
-      (await connectModernClient(() => node.url, 'user-2026', { token: user })).client,
-      (await connectLegacyClient(() => node.url, 'user-2025', { token: user })).client,
-      (await connectSseClient(() => node.url, { token: user })).client,
-    ];
+    const refusedBy = await connectEveryEra(() => node.url, 'user', user);
     for (const client of refusedBy) {
       const result = await client.callTool(call);
       expect(result.isError).toBe(true);
