@@ -15,16 +15,12 @@ import {
   connectSseClient,
   structuredOf,
 } from '../helpers/clients.js';
+import { initializeRequest } from '../helpers/raw-streamable.js';
 import { apiKeyPrincipalOf, MCP_POST_HEADERS, sha256Entry, snapshotRedis } from '../helpers/security.js';
 
 const KEY_A = `alice-${randomBytes(24).toString('base64url')}`;
 const KEY_B = `bob-${randomBytes(24).toString('base64url')}`;
-const INITIALIZE = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
+const INITIALIZE = initializeRequest('raw');
 
 describe('AUTH_MODE=apikey on a two-node cluster', () => {
   let nodes: TwoNodes;

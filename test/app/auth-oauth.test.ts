@@ -11,6 +11,7 @@ import {
   structuredOf,
   textOf,
 } from '../helpers/clients.js';
+import { initializeRequest } from '../helpers/raw-streamable.js';
 import { MCP_POST_HEADERS } from '../helpers/security.js';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
@@ -119,12 +120,7 @@ describe('AUTH_MODE=oauth: JWT access tokens verified against the issuer JWKS', 
       headers: { ...MCP_POST_HEADERS, ...extra, ...(authorization ? { authorization } : {}) },
       body: JSON.stringify(body),
     });
-  const initialize = {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-  };
+  const initialize = initializeRequest('raw');
 
   it('serves RFC 9728 metadata naming the issuer and the scopes', async () => {
     const response = await fetch(new URL('/.well-known/oauth-protected-resource/mcp', node.url));

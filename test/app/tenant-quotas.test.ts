@@ -10,6 +10,7 @@ import {
   textOf,
 } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
+import { initializeRequest } from '../helpers/raw-streamable.js';
 import type { TestRedis } from '../helpers/redis-server.js';
 import { apiKeyPrincipalOf, MCP_POST_HEADERS } from '../helpers/security.js';
 
@@ -26,12 +27,7 @@ const KEYS = {
   ivan: newKey('ivan'),
   judy: newKey('judy'),
 };
-const INITIALIZE = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
+const INITIALIZE = initializeRequest('raw');
 
 /** A 2025 GET stream by hand, on an existing session: the status, and the body when it is a refusal. */
 async function openGet(node: AppNode, key: string, sessionId: string) {
