@@ -2,7 +2,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { PLATFORM_CHARTS } from '../config/eks.js';
 import { type PodDemand, podResources } from './capacity.js';
-import { installPlatformRelease } from './platform-release.js';
+import { installPlatformRelease, type PlatformTarget } from './platform-release.js';
 
 /**
  * TLS ends in nginx, not at the NLB: a TLS listener's idle timeout is "350 seconds and can't be
@@ -45,16 +45,11 @@ export function route53Policy(zoneId: string): string {
   });
 }
 
-export interface CertificatesArgs {
+export interface CertificatesArgs extends PlatformTarget {
   domain: string;
   zoneId: pulumi.Input<string>;
-  region: pulumi.Input<string>;
-  clusterName: pulumi.Input<string>;
   /** Where the certificate's Secret goes: the ingress controller's namespace. */
   namespace: k8s.core.v1.Namespace;
-  provider: k8s.Provider;
-  dependsOn: pulumi.Resource[];
-  tags: Record<string, string>;
 }
 
 /** cert-manager, a ClusterIssuer for the zone, and the wildcard certificate; returns the Certificate. */

@@ -2,7 +2,7 @@ import type * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 import { CLUSTER_AUTOSCALER_IMAGE_TAGS, PLATFORM_CHARTS } from '../config/eks.js';
 import { type PodDemand, podResources } from './capacity.js';
-import { installPlatformRelease } from './platform-release.js';
+import { installPlatformRelease, type PlatformTarget } from './platform-release.js';
 
 /**
  * The Cluster Autoscaler on the managed node group: it adds a node when a pod stays Pending and
@@ -57,14 +57,9 @@ export function clusterAutoscalerPolicy(clusterName: string): string {
   });
 }
 
-export interface ClusterAutoscalerArgs {
+export interface ClusterAutoscalerArgs extends PlatformTarget {
   clusterName: string;
   kubernetesVersion: string;
-  region: pulumi.Input<string>;
-  provider: k8s.Provider;
-  /** The node group and whatever else the release must wait for. */
-  dependsOn: pulumi.Resource[];
-  tags: Record<string, string>;
 }
 
 export function installClusterAutoscaler(

@@ -2,7 +2,7 @@ import type * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 import { PLATFORM_CHARTS } from '../config/eks.js';
 import { type PodDemand, podResources } from './capacity.js';
-import { installPlatformRelease } from './platform-release.js';
+import { installPlatformRelease, type PlatformTarget } from './platform-release.js';
 
 /**
  * The AWS Load Balancer Controller, which provisions the ingress NLB from a Service of
@@ -157,13 +157,8 @@ export function loadBalancerControllerPolicy(): string {
   });
 }
 
-export interface LoadBalancerControllerArgs {
-  clusterName: string;
-  region: pulumi.Input<string>;
+export interface LoadBalancerControllerArgs extends PlatformTarget {
   vpcId: pulumi.Input<string>;
-  provider: k8s.Provider;
-  dependsOn: pulumi.Resource[];
-  tags: Record<string, string>;
 }
 
 export function installLoadBalancerController(

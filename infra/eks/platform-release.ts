@@ -3,13 +3,23 @@ import type * as pulumi from '@pulumi/pulumi';
 import type { PLATFORM_CHARTS } from '../config/eks.js';
 import { podIdentity } from './pod-identity.js';
 
+/** The cluster a platform chart goes into, as each chart's installer is given it. */
+export interface PlatformTarget {
+  clusterName: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+  provider: k8s.Provider;
+  /** The node group and whatever else the chart's identity and release must wait for. */
+  dependsOn: pulumi.Resource[];
+  tags: Record<string, string>;
+}
+
 /**
  * A platform chart whose pods call AWS (the Load Balancer Controller, the Cluster Autoscaler,
  * cert-manager): the Pod Identity of its service account, then the Helm release, which waits for
  * that identity so its pods never start without credentials. The release is atomic (a failed
  * install or upgrade rolls back) and may take 10 minutes.
  */
-export interface PlatformReleaseArgs {
+export interface PlatformReleaseArgs extends Omit<PlatformTarget, 'region'> {
   /** The Pulumi names of the release and its identity are `<name>-<component>`. */
   component: string;
   /** The Helm release's name in the cluster. */
@@ -22,12 +32,7 @@ export interface PlatformReleaseArgs {
   serviceAccount: string;
   /** The IAM policy (JSON) of the identity. */
   inlinePolicy: pulumi.Input<string>;
-  clusterName: pulumi.Input<string>;
   values: pulumi.Inputs;
-  provider: k8s.Provider;
-  /** What the identity and the release must wait for (the node group, ...). */
-  dependsOn: pulumi.Resource[];
-  tags: Record<string, string>;
 }
 
 export function installPlatformRelease(
