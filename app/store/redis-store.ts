@@ -23,8 +23,7 @@ const SCRIPTS = {
   touchSession: 'touch-session-2.lua',
   createSession: 'create-session-1.lua',
   updateSession: 'update-session-1.lua',
-  rememberInSession: 'remember-in-session-2.lua',
-  rememberForPrincipal: 'remember-for-principal-1.lua',
+  remember: 'remember-2.lua',
   subscribeSession: 'subscribe-session-1.lua',
 } as const;
 
@@ -137,26 +136,16 @@ export function createRedisStore(deps: {
 
   const memory: MemoryStore = {
     remember: async (scope, key, value) => {
-      if (key === '') throw new RangeError('a memory key cannot be empty'); // the scripts' usage field
+      if (key === '') throw new RangeError('a memory key cannot be empty'); // the script's usage field
       const [outcome, usage] = await timed('memory.remember', async () => {
         const quota = [memoryQuota.maxKeys, memoryQuota.maxBytes];
-        return (
+        const hash = memoryKey(keys, scope);
+        // A session's memory lives as long as its session; a principal's slides on its own TTL.
+        const [owner, ownTtlSeconds] =
           scope.kind === 'session'
-            ? await scripts.rememberInSession(
-                keys.session(scope.sessionId),
-                keys.sessionMemory(scope.sessionId),
-                key,
-                value,
-                ...quota,
-              )
-            : await scripts.rememberForPrincipal(
-                keys.principalMemory(scope.principal),
-                key,
-                value,
-                PRINCIPAL_MEMORY_TTL_SECONDS,
-                ...quota,
-              )
-        ) as [number, number];
+            ? [keys.session(scope.sessionId), 0]
+            : [hash, PRINCIPAL_MEMORY_TTL_SECONDS];
+        return (await scripts.remember(hash, owner, key, value, ownTtlSeconds, ...quota)) as [number, number];
       });
       if (outcome === -1) throw memoryQuotaExceeded('keys', memoryQuota, scope, usage);
       if (outcome === -2) throw memoryQuotaExceeded('bytes', memoryQuota, scope, usage);

@@ -20,6 +20,14 @@ export interface PodDemand {
   memoryMiB: number;
 }
 
+/** A container's `resources` for one kind of pod: it requests what the capacity check counts, and its memory is capped there. */
+export function podResources(pods: PodDemand) {
+  return {
+    requests: { cpu: `${pods.cpuMilli}m`, memory: `${pods.memoryMiB}Mi` },
+    limits: { memory: `${pods.memoryMiB}Mi` },
+  };
+}
+
 /** An instance type as DescribeInstanceTypes reports it (aws.ec2.getInstanceType). */
 export interface InstanceSpec {
   instanceType: string;

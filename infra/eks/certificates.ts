@@ -1,8 +1,8 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { PLATFORM_CHARTS } from '../config/eks.js';
-import type { PodDemand } from './capacity.js';
-import { podIdentity } from './pod-identity.js';
+import { type PodDemand, podResources } from './capacity.js';
+import { installPlatformRelease, type PlatformTarget } from './platform-release.js';
 
 /**
  * TLS ends in nginx, not at the NLB: a TLS listener's idle timeout is "350 seconds and can't be
@@ -45,16 +45,11 @@ export function route53Policy(zoneId: string): string {
   });
 }
 
-export interface CertificatesArgs {
+export interface CertificatesArgs extends PlatformTarget {
   domain: string;
   zoneId: pulumi.Input<string>;
-  region: pulumi.Input<string>;
-  clusterName: pulumi.Input<string>;
   /** Where the certificate's Secret goes: the ingress controller's namespace. */
   namespace: k8s.core.v1.Namespace;
-  provider: k8s.Provider;
-  dependsOn: pulumi.Resource[];
-  tags: Record<string, string>;
 }
 
 /** cert-manager, a ClusterIssuer for the zone, and the wildcard certificate; returns the Certificate. */
@@ -63,41 +58,28 @@ export function issueCertificate(
   name: string,
   args: CertificatesArgs,
 ): k8s.apiextensions.CustomResource {
-  const identity = podIdentity(parent, `${name}-cert-manager`, {
-    clusterName: args.clusterName,
+  const opts = { parent, provider: args.provider };
+  const resources = podResources(CERT_MANAGER_PODS);
+  const release = installPlatformRelease(parent, name, {
+    component: 'cert-manager',
+    releaseName: 'cert-manager',
+    chart: PLATFORM_CHARTS.certManager,
     namespace: NAMESPACE,
+    createNamespace: true,
     serviceAccount: SERVICE_ACCOUNT,
     inlinePolicy: pulumi.output(args.zoneId).apply(route53Policy),
-    tags: args.tags,
-    dependsOn: args.dependsOn,
-  });
-  const chart = PLATFORM_CHARTS.certManager;
-  const opts = { parent, provider: args.provider };
-  const resources = {
-    requests: { cpu: `${CERT_MANAGER_PODS.cpuMilli}m`, memory: `${CERT_MANAGER_PODS.memoryMiB}Mi` },
-    limits: { memory: `${CERT_MANAGER_PODS.memoryMiB}Mi` },
-  };
-  const release = new k8s.helm.v3.Release(
-    `${name}-cert-manager`,
-    {
-      name: 'cert-manager',
-      chart: chart.chart,
-      version: chart.version,
-      repositoryOpts: { repo: chart.repo },
-      namespace: NAMESPACE,
-      createNamespace: true,
-      atomic: true,
-      timeout: 600,
-      values: {
-        crds: { enabled: true, keep: true },
-        serviceAccount: { create: true, name: SERVICE_ACCOUNT },
-        resources,
-        webhook: { resources },
-        cainjector: { resources },
-      },
+    clusterName: args.clusterName,
+    values: {
+      crds: { enabled: true, keep: true },
+      serviceAccount: { create: true, name: SERVICE_ACCOUNT },
+      resources,
+      webhook: { resources },
+      cainjector: { resources },
     },
-    { ...opts, dependsOn: [identity, ...args.dependsOn] },
-  );
+    provider: args.provider,
+    dependsOn: args.dependsOn,
+    tags: args.tags,
+  });
   const issuer = new k8s.apiextensions.CustomResource(
     `${name}-issuer`,
     {

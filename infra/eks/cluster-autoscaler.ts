@@ -1,8 +1,8 @@
-import * as k8s from '@pulumi/kubernetes';
+import type * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 import { CLUSTER_AUTOSCALER_IMAGE_TAGS, PLATFORM_CHARTS } from '../config/eks.js';
-import type { PodDemand } from './capacity.js';
-import { podIdentity } from './pod-identity.js';
+import { type PodDemand, podResources } from './capacity.js';
+import { installPlatformRelease, type PlatformTarget } from './platform-release.js';
 
 /**
  * The Cluster Autoscaler on the managed node group: it adds a node when a pod stays Pending and
@@ -57,14 +57,9 @@ export function clusterAutoscalerPolicy(clusterName: string): string {
   });
 }
 
-export interface ClusterAutoscalerArgs {
+export interface ClusterAutoscalerArgs extends PlatformTarget {
   clusterName: string;
   kubernetesVersion: string;
-  region: pulumi.Input<string>;
-  provider: k8s.Provider;
-  /** The node group and whatever else the release must wait for. */
-  dependsOn: pulumi.Resource[];
-  tags: Record<string, string>;
 }
 
 export function installClusterAutoscaler(
@@ -77,47 +72,31 @@ export function installClusterAutoscaler(
     // The config check refuses such a version first; this guards a table edited without it.
     throw new Error(`no Cluster Autoscaler release pinned for Kubernetes ${args.kubernetesVersion}`);
   }
-  const identity = podIdentity(parent, `${name}-cluster-autoscaler`, {
-    clusterName: args.clusterName,
+  return installPlatformRelease(parent, name, {
+    component: 'cluster-autoscaler',
+    releaseName: 'cluster-autoscaler',
+    chart: PLATFORM_CHARTS.clusterAutoscaler,
     namespace: NAMESPACE,
     serviceAccount: SERVICE_ACCOUNT,
     inlinePolicy: clusterAutoscalerPolicy(args.clusterName),
-    tags: args.tags,
+    clusterName: args.clusterName,
+    provider: args.provider,
     dependsOn: args.dependsOn,
-  });
-  const chart = PLATFORM_CHARTS.clusterAutoscaler;
-  return new k8s.helm.v3.Release(
-    `${name}-cluster-autoscaler`,
-    {
-      name: 'cluster-autoscaler',
-      chart: chart.chart,
-      version: chart.version,
-      repositoryOpts: { repo: chart.repo },
-      namespace: NAMESPACE,
-      atomic: true,
-      timeout: 600,
-      values: {
-        cloudProvider: 'aws',
-        awsRegion: args.region,
-        autoDiscovery: { clusterName: args.clusterName },
-        image: { tag: imageTag },
-        rbac: { serviceAccount: { create: true, name: SERVICE_ACCOUNT } },
-        extraArgs: {
-          // Node groups of the same shape in several AZs are balanced, so zones stay even.
-          'balance-similar-node-groups': true,
-          expander: 'least-waste',
-          // A node whose pods are only DaemonSets and kube-system pods may still be removed.
-          'skip-nodes-with-system-pods': false,
-        },
-        resources: {
-          requests: {
-            cpu: `${CLUSTER_AUTOSCALER_POD.cpuMilli}m`,
-            memory: `${CLUSTER_AUTOSCALER_POD.memoryMiB}Mi`,
-          },
-          limits: { memory: `${CLUSTER_AUTOSCALER_POD.memoryMiB}Mi` },
-        },
+    tags: args.tags,
+    values: {
+      cloudProvider: 'aws',
+      awsRegion: args.region,
+      autoDiscovery: { clusterName: args.clusterName },
+      image: { tag: imageTag },
+      rbac: { serviceAccount: { create: true, name: SERVICE_ACCOUNT } },
+      extraArgs: {
+        // Node groups of the same shape in several AZs are balanced, so zones stay even.
+        'balance-similar-node-groups': true,
+        expander: 'least-waste',
+        // A node whose pods are only DaemonSets and kube-system pods may still be removed.
+        'skip-nodes-with-system-pods': false,
       },
+      resources: podResources(CLUSTER_AUTOSCALER_POD),
     },
-    { parent, provider: args.provider, dependsOn: [identity, ...args.dependsOn] },
-  );
+  });
 }

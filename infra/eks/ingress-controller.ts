@@ -2,7 +2,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { INGRESS_CHARTS, type IngressConfig } from '../config/eks.js';
 import { type IngressController as Controller, INGRESS_BODY_LIMIT, INGRESS_CLASS } from '../k8s/sse.js';
-import type { PodDemand } from './capacity.js';
+import { type PodDemand, podResources } from './capacity.js';
 import { LBC_LOAD_BALANCER_CLASS } from './load-balancer-controller.js';
 
 /**
@@ -90,10 +90,7 @@ export function edgeAnnotations(args: Pick<IngressControllerArgs, 'ingress' | 't
 export function controllerValues(args: Pick<IngressControllerArgs, 'controller' | 'ingress' | 'tlsSecret'>) {
   const timings = controllerTimings(args.ingress);
   const pods = controllerPods(args.ingress);
-  const resources = {
-    requests: { cpu: `${pods.cpuMilli}m`, memory: `${pods.memoryMiB}Mi` },
-    limits: { memory: `${pods.memoryMiB}Mi` },
-  };
+  const resources = podResources(pods);
   const lifecycle = { preStop: { sleep: { seconds: timings.preStop } } };
   const tls = args.tlsSecret ? `${INGRESS_NAMESPACE}/${args.tlsSecret}` : undefined;
   const edge = `${INGRESS_NAMESPACE}/${EDGE_SERVICE}`;

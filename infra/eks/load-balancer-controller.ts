@@ -1,8 +1,8 @@
-import * as k8s from '@pulumi/kubernetes';
+import type * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 import { PLATFORM_CHARTS } from '../config/eks.js';
-import type { PodDemand } from './capacity.js';
-import { podIdentity } from './pod-identity.js';
+import { type PodDemand, podResources } from './capacity.js';
+import { installPlatformRelease, type PlatformTarget } from './platform-release.js';
 
 /**
  * The AWS Load Balancer Controller, which provisions the ingress NLB from a Service of
@@ -157,13 +157,8 @@ export function loadBalancerControllerPolicy(): string {
   });
 }
 
-export interface LoadBalancerControllerArgs {
-  clusterName: string;
-  region: pulumi.Input<string>;
+export interface LoadBalancerControllerArgs extends PlatformTarget {
   vpcId: pulumi.Input<string>;
-  provider: k8s.Provider;
-  dependsOn: pulumi.Resource[];
-  tags: Record<string, string>;
 }
 
 export function installLoadBalancerController(
@@ -171,45 +166,31 @@ export function installLoadBalancerController(
   name: string,
   args: LoadBalancerControllerArgs,
 ): k8s.helm.v3.Release {
-  const identity = podIdentity(parent, `${name}-lb-controller`, {
-    clusterName: args.clusterName,
+  return installPlatformRelease(parent, name, {
+    component: 'lb-controller',
+    releaseName: 'aws-load-balancer-controller',
+    chart: PLATFORM_CHARTS.loadBalancerController,
     namespace: NAMESPACE,
     serviceAccount: SERVICE_ACCOUNT,
     inlinePolicy: loadBalancerControllerPolicy(),
-    tags: args.tags,
+    clusterName: args.clusterName,
+    provider: args.provider,
     dependsOn: args.dependsOn,
-  });
-  const chart = PLATFORM_CHARTS.loadBalancerController;
-  const pods = LOAD_BALANCER_CONTROLLER_PODS;
-  return new k8s.helm.v3.Release(
-    `${name}-lb-controller`,
-    {
-      name: 'aws-load-balancer-controller',
-      chart: chart.chart,
-      version: chart.version,
-      repositoryOpts: { repo: chart.repo },
-      namespace: NAMESPACE,
-      atomic: true,
-      timeout: 600,
-      values: {
-        clusterName: args.clusterName,
-        // Given, not looked up from the instance metadata the pods cannot reach (hop limit 1).
-        region: args.region,
-        vpcId: args.vpcId,
-        replicaCount: pods.replicas,
-        serviceAccount: { create: true, name: SERVICE_ACCOUNT },
-        // It handles the Services that ask for it by class, and no others; no ALB Ingress class.
-        enableServiceMutatorWebhook: false,
-        createIngressClassResource: false,
-        enableShield: false,
-        enableWaf: false,
-        enableWafv2: false,
-        resources: {
-          requests: { cpu: `${pods.cpuMilli}m`, memory: `${pods.memoryMiB}Mi` },
-          limits: { memory: `${pods.memoryMiB}Mi` },
-        },
-      },
+    tags: args.tags,
+    values: {
+      clusterName: args.clusterName,
+      // Given, not looked up from the instance metadata the pods cannot reach (hop limit 1).
+      region: args.region,
+      vpcId: args.vpcId,
+      replicaCount: LOAD_BALANCER_CONTROLLER_PODS.replicas,
+      serviceAccount: { create: true, name: SERVICE_ACCOUNT },
+      // It handles the Services that ask for it by class, and no others; no ALB Ingress class.
+      enableServiceMutatorWebhook: false,
+      createIngressClassResource: false,
+      enableShield: false,
+      enableWaf: false,
+      enableWafv2: false,
+      resources: podResources(LOAD_BALANCER_CONTROLLER_PODS),
     },
-    { parent, provider: args.provider, dependsOn: [identity, ...args.dependsOn] },
-  );
+  });
 }

@@ -1,48 +1,43 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppNode, clusterEnv, safeJson, spawnApp, startAppNode } from '../helpers/app-node.js';
+import {
+  type AppNode,
+  safeJson,
+  spawnApp,
+  startAppNode,
+  startTwoNodes,
+  type TwoNodes,
+} from '../helpers/app-node.js';
 import {
   connectLegacyClient,
   connectModernClient,
   connectSseClient,
   structuredOf,
 } from '../helpers/clients.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import { initializeRequest } from '../helpers/raw-streamable.js';
 import { apiKeyPrincipalOf, MCP_POST_HEADERS, sha256Entry, snapshotRedis } from '../helpers/security.js';
 
 const KEY_A = `alice-${randomBytes(24).toString('base64url')}`;
 const KEY_B = `bob-${randomBytes(24).toString('base64url')}`;
-const INITIALIZE = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
+const INITIALIZE = initializeRequest('raw');
 
 describe('AUTH_MODE=apikey on a two-node cluster', () => {
-  let redis: TestRedis;
+  let nodes: TwoNodes;
   let assertions: Redis;
   let a: AppNode;
   let b: AppNode;
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    assertions = redis.client();
     // Alice's key is configured in plaintext, Bob's only as its SHA-256 digest.
-    const env = clusterEnv(redis.url, {
+    nodes = await startTwoNodes('auth', {
       AUTH_MODE: 'apikey',
       AUTH_API_KEYS: `${KEY_A},${sha256Entry(KEY_B)}`,
     });
-    [a, b] = await Promise.all([
-      startAppNode({ nodeId: 'auth-a', env }),
-      startAppNode({ nodeId: 'auth-b', env }),
-    ]);
+    ({ a, b } = nodes);
+    assertions = nodes.redis.client();
   });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await redis?.close();
-  });
+  afterAll(() => nodes?.stop());
 
   it.each([
     ['no credential', undefined],

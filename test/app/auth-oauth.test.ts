@@ -4,12 +4,14 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, startAppNode } from '../helpers/app-node.js';
 import {
+  connectEveryEra,
   connectLegacyClient,
   connectModernClient,
   connectSseClient,
   structuredOf,
   textOf,
 } from '../helpers/clients.js';
+import { initializeRequest } from '../helpers/raw-streamable.js';
 import { MCP_POST_HEADERS } from '../helpers/security.js';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
@@ -118,12 +120,7 @@ describe('AUTH_MODE=oauth: JWT access tokens verified against the issuer JWKS', 
       headers: { ...MCP_POST_HEADERS, ...extra, ...(authorization ? { authorization } : {}) },
       body: JSON.stringify(body),
     });
-  const initialize = {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-  };
+  const initialize = initializeRequest('raw');
 
   it('serves RFC 9728 metadata naming the issuer and the scopes', async () => {
     const response = await fetch(new URL('/.well-known/oauth-protected-resource/mcp', node.url));
@@ -285,11 +282,7 @@ describe('AUTH_MODE=oauth: JWT access tokens verified against the issuer JWKS', 
     const user = await token(k1, { sub: 'plain-user', scope: 'mcp', iss: issuer.url });
     const admin = await token(k1, { sub: 'operator', scope: 'mcp mcp:admin', iss: issuer.url });
     const call = { name: 'notify_change', arguments: { kind: 'tools_list_changed' } };
-    const refusedBy = [
-      (await connectModernClient(() => node.url, 'user-2026', { token: user })).client,
-      (await connectLegacyClient(() => node.url, 'user-2025', { token: user })).client,
-      (await connectSseClient(() => node.url, { token: user })).client,
-    ];
+    const refusedBy = await connectEveryEra(() => node.url, 'user', user);
     for (const client of refusedBy) {
       const result = await client.callTool(call);
       expect(result.isError).toBe(true);

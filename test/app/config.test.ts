@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../app/config.js';
+import { loadConfig } from '../../app/config.js';
 import { spawnApp } from '../helpers/app-node.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configProblemsOf } from '../helpers/config-problems.js';
 
 describe('configuration from the environment', () => {
   it('has the documented defaults', () => {
@@ -54,7 +45,7 @@ describe('configuration from the environment', () => {
     [{ OAUTH_ADMIN_SCOPE: 'mcp admin' }, 'OAUTH_ADMIN_SCOPE: expected one OAuth scope'],
     [{ AUTH_ADMIN_API_KEYS: 'short' }, 'AUTH_ADMIN_API_KEYS: expected comma-separated keys'],
   ])('rejects %o, naming the variable', (env, expected) => {
-    expect(problemsOf(env as Record<string, string>).join('\n')).toContain(expected);
+    expect(configProblemsOf(env as Record<string, string>).join('\n')).toContain(expected);
   });
 
   it('takes REDIS_URL as a cluster seed node only with REDIS_CLUSTER', () => {
@@ -85,7 +76,7 @@ describe('configuration from the environment', () => {
   });
 
   it('reports every bad variable at once', () => {
-    expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y' })).toHaveLength(2);
+    expect(configProblemsOf({ PORT: 'x', LOG_LEVEL: 'y' })).toHaveLength(2);
   });
 
   it('accepts a TLS Redis URL with an AUTH token, as ElastiCache needs', () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, safeJson, startAppNode } from '../helpers/app-node.js';
 import { connectLegacyClient, connectModernClient, textOf } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
+import { postInitialize } from '../helpers/raw-streamable.js';
 import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 describe('faults: Redis outage, session expiry, drain', () => {
@@ -47,16 +48,7 @@ describe('faults: Redis outage, session expiry, drain', () => {
     expect(await health.json()).toMatchObject({ status: 'unhealthy', checks: { redis: { status: 'down' } } });
 
     const startedAt = performance.now();
-    const during = await fetch(new URL('/mcp', a.url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
-      }),
-    });
+    const during = await postInitialize(a.url, { clientName: 'x' });
     expect(performance.now() - startedAt).toBeLessThan(1000);
     expect(during.status).toBe(503);
     expect(during.headers.get('retry-after')).toBe('2');

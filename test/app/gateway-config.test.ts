@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../app/config.js';
+import { loadConfig } from '../../app/config.js';
 import { spawnApp } from '../helpers/app-node.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configProblemsOf } from '../helpers/config-problems.js';
 
 describe('UPSTREAMS: the gateway configuration', () => {
   it('reads fixed URLs, dns names with their defaults, and secret headers from the named variables', () => {
@@ -102,11 +93,11 @@ describe('UPSTREAMS: the gateway configuration', () => {
       'UPSTREAMS.github.headersFromEnv.Authorization: the environment variable GH_MISSING is not set',
     ],
   ])('stops the start on %s, naming the key and what was expected', (_what, upstreams, expected) => {
-    expect(problemsOf({ UPSTREAMS: upstreams }).join('\n')).toContain(expected);
+    expect(configProblemsOf({ UPSTREAMS: upstreams }).join('\n')).toContain(expected);
   });
 
   it('never shows a secret header value, even a malformed one', () => {
-    const problems = problemsOf({
+    const problems = configProblemsOf({
       GH_AUTHORIZATION: 'Bearer top-secret\r\nX-Injected: 1',
       UPSTREAMS:
         '{"github": {"urls": ["http://h:1"], "headersFromEnv": {"Authorization": "GH_AUTHORIZATION"}}}',
@@ -116,7 +107,7 @@ describe('UPSTREAMS: the gateway configuration', () => {
   });
 
   it('refuses a DNS server that is not an address', () => {
-    expect(problemsOf({ UPSTREAM_DNS_SERVERS: 'dns.example.com' }).join('\n')).toContain(
+    expect(configProblemsOf({ UPSTREAM_DNS_SERVERS: 'dns.example.com' }).join('\n')).toContain(
       'UPSTREAM_DNS_SERVERS: expected comma-separated DNS server addresses',
     );
   });

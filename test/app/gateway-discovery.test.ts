@@ -10,6 +10,7 @@ import {
   MCP_POST_HEADERS,
 } from '../helpers/gateway-clients.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { initializeRequest } from '../helpers/raw-streamable.js';
 import { startHeaderEcho, type Upstream } from '../helpers/upstreams.js';
 
 /**
@@ -135,16 +136,7 @@ async function openSessionByHand(target: GatewayTarget): Promise<string> {
       headers: { ...MCP_POST_HEADERS, ...(sessionId ? { 'mcp-session-id': sessionId } : {}) },
       body: JSON.stringify(body),
     });
-  const init = await post({
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: 'by-hand', version: '1.0.0' },
-    },
-  });
+  const init = await post(initializeRequest('by-hand'));
   await init.text();
   const sessionId = init.headers.get('mcp-session-id') ?? '';
   expect(sessionId).toMatch(/^gw1\./);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, startAppNode, TEST_STATE_KEY } from '../helpers/app-node.js';
 import { connectLegacyClient } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
+import { postInitialize } from '../helpers/raw-streamable.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 import {
   apiKeyPrincipalOf,
@@ -208,20 +209,7 @@ describe('hostile input: the right 4xx, never a 5xx, no crash, no Redis change',
   it('answers the named hostile cases with the right 4xx and leaves Redis as it was', async () => {
     const before = await snapshotRedis(client, 'test:', RATE_LIMIT_KEYS);
     // A raw initialize, so no client stream is left to touch the session after it expires.
-    const initialized = await fetch(new URL('/mcp', node.url), {
-      method: 'POST',
-      headers: as(KEY_ALICE),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'expiring', version: '1' },
-        },
-      }),
-    });
+    const initialized = await postInitialize(node.url, { clientName: 'expiring', headers: as(KEY_ALICE) });
     await initialized.text();
     const expiredId = initialized.headers.get('mcp-session-id') as string;
     expect(await client.pexpire(`test:session:{${expiredId}}`, 1)).toBe(1); // Redis expires it, as the TTL would

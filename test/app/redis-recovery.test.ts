@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, safeJson, startAppNode } from '../helpers/app-node.js';
 import { connectLegacyClient, connectModernClient, structuredOf, textOf } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
+import { postInitialize } from '../helpers/raw-streamable.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 
 /**
@@ -101,7 +102,7 @@ describe('redis: starting during an outage, held writes, rejected commands', () 
 
     // The session record's write waits out the command timeout. The SDK used to answer that
     // failure as 400 "Parse error" carrying Redis's text, and keep the session Redis never stored.
-    const refused = await initialize(a.url);
+    const refused = await postInitialize(a.url, { clientName: 'x' });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('2');
     expect(refused.headers.get('mcp-session-id')).toBeNull();
@@ -121,7 +122,10 @@ describe('redis: starting during an outage, held writes, rejected commands', () 
     expect(a.logs.filter((l) => safeJson(l)?.msg === 'session created')).toHaveLength(1);
 
     await admin.call('CLIENT', 'UNPAUSE');
-    await waitFor('initialize to work again', async () => (await initialize(a.url)).status === 200);
+    await waitFor(
+      'initialize to work again',
+      async () => (await postInitialize(a.url, { clientName: 'x' })).status === 200,
+    );
     expect(textOf(await existing.client.callTool({ name: 'echo', arguments: { text: 'back' } }))).toBe(
       'back',
     );
@@ -163,17 +167,4 @@ async function metric(n: AppNode, name: string, labels: string[]): Promise<numbe
     .split('\n')
     .find((l) => l.startsWith(`${name}{`) && labels.every((label) => l.includes(label)));
   return line ? Number(line.split(' ').at(-1)) : 0;
-}
-
-function initialize(url: string): Promise<Response> {
-  return fetch(new URL('/mcp', url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
-    }),
-  });
 }

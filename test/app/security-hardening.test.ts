@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, startAppNode } from '../helpers/app-node.js';
+import { initializeRequest } from '../helpers/raw-streamable.js';
 import { MCP_POST_HEADERS, rawRequest, slowBody } from '../helpers/security.js';
 
-const INITIALIZE = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-});
+const INITIALIZE = JSON.stringify(initializeRequest('raw'));
 /** A 2026-07-28 request: the per-request envelope claim routes it to the stateless handler. */
 const MODERN_CALL = JSON.stringify({
   jsonrpc: '2.0',

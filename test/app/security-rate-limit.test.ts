@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
+import { type AppNode, startAppNode, startTwoNodes, type TwoNodes } from '../helpers/app-node.js';
 import { waitFor } from '../helpers/ports.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import type { TestRedis } from '../helpers/redis-server.js';
 import { apiKeyPrincipalOf, MCP_POST_HEADERS } from '../helpers/security.js';
 
 const KEY_A = `a-${randomBytes(24).toString('base64url')}`;
@@ -18,27 +18,21 @@ function post(node: AppNode, headers: Record<string, string> = {}) {
 }
 
 describe('a per-principal rate limit shared by two nodes through Redis', () => {
+  let nodes: TwoNodes;
   let redis: TestRedis;
   let a: AppNode;
   let b: AppNode;
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    const env = clusterEnv(redis.url, {
+    nodes = await startTwoNodes('rl', {
       AUTH_MODE: 'apikey',
       AUTH_API_KEYS: `${KEY_A},${KEY_B}`,
       RATE_LIMIT_PER_PRINCIPAL: '6',
       RATE_LIMIT_WINDOW_SECONDS: '60',
     });
-    [a, b] = await Promise.all([
-      startAppNode({ nodeId: 'rl-a', env }),
-      startAppNode({ nodeId: 'rl-b', env }),
-    ]);
+    ({ redis, a, b } = nodes);
   });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await redis?.close();
-  });
+  afterAll(() => nodes?.stop());
 
   it('counts requests on both nodes against one budget, then answers 429 with Retry-After and a JSON-RPC error', async () => {
     const statuses: number[] = [];

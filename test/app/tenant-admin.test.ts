@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
+import { type AppNode, startTwoNodes, type TwoNodes } from '../helpers/app-node.js';
 import {
+  connectEveryEra,
   connectLegacyClient,
   connectModernClient,
-  connectSseClient,
   structuredOf,
   textOf,
 } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 import { apiKeyPrincipalOf, sha256Entry } from '../helpers/security.js';
 
 const USER_KEY = `user-${randomBytes(24).toString('base64url')}`;
@@ -18,29 +17,22 @@ const TOOLS_CHANGED = { name: 'notify_change', arguments: { kind: 'tools_list_ch
 const RESOURCES_CHANGED = { name: 'notify_change', arguments: { kind: 'resources_list_changed' } };
 
 describe('notify_change is for administrators (AUTH_MODE=apikey, two nodes on one Redis)', () => {
-  let redis: TestRedis;
+  let nodes: TwoNodes;
   let a: AppNode;
   let b: AppNode;
 
   beforeAll(async () => {
-    redis = await startTestRedis();
     // The admin key is configured only as its digest, and only in AUTH_ADMIN_API_KEYS.
-    const env = clusterEnv(redis.url, {
+    nodes = await startTwoNodes('admin', {
       AUTH_MODE: 'apikey',
       AUTH_API_KEYS: USER_KEY,
       AUTH_ADMIN_API_KEYS: sha256Entry(ADMIN_KEY),
       // Only for their capabilities: resources.listChanged, so listeners can hear a second kind.
       MCP_CONFORMANCE_FIXTURES: '1',
     });
-    [a, b] = await Promise.all([
-      startAppNode({ nodeId: 'admin-a', env }),
-      startAppNode({ nodeId: 'admin-b', env }),
-    ]);
+    ({ a, b } = nodes);
   });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await redis?.close();
-  });
+  afterAll(() => nodes?.stop());
 
   it('refuses a plain key in every era with a tool error that says what is needed, and publishes nothing', async () => {
     // A 2026 listener on B hears whatever is published on any node, by kind.
@@ -71,11 +63,7 @@ describe('notify_change is for administrators (AUTH_MODE=apikey, two nodes on on
     );
     const markersBefore = heard.resources;
 
-    const users = [
-      (await connectModernClient(() => a.url, 'user-2026', { token: USER_KEY })).client,
-      (await connectLegacyClient(() => a.url, 'user-2025', { token: USER_KEY })).client,
-      (await connectSseClient(() => a.url, { token: USER_KEY })).client,
-    ];
+    const users = await connectEveryEra(() => a.url, 'user', USER_KEY);
     for (const client of users) {
       const refused = await client.callTool(TOOLS_CHANGED);
       expect(refused.isError).toBe(true);
@@ -94,11 +82,7 @@ describe('notify_change is for administrators (AUTH_MODE=apikey, two nodes on on
   });
 
   it('admits the admin key in every era: it is also an ordinary key, with its own principal', async () => {
-    const clients = [
-      (await connectModernClient(() => b.url, 'admin-2026', { token: ADMIN_KEY })).client,
-      (await connectLegacyClient(() => b.url, 'admin-2025', { token: ADMIN_KEY })).client,
-      (await connectSseClient(() => b.url, { token: ADMIN_KEY })).client,
-    ];
+    const clients = await connectEveryEra(() => b.url, 'admin', ADMIN_KEY);
     for (const client of clients) {
       const published = await client.callTool(TOOLS_CHANGED);
       expect(published.isError).toBeFalsy();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
+import { type AppNode, clusterEnv, startAppNode, startTwoNodes, type TwoNodes } from '../helpers/app-node.js';
 import {
   connectLegacyClient,
   connectModernClient,
@@ -10,7 +10,8 @@ import {
   textOf,
 } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import { initializeRequest } from '../helpers/raw-streamable.js';
+import type { TestRedis } from '../helpers/redis-server.js';
 import { apiKeyPrincipalOf, MCP_POST_HEADERS } from '../helpers/security.js';
 
 const newKey = (name: string) => `${name}-${randomBytes(24).toString('base64url')}`;
@@ -26,12 +27,7 @@ const KEYS = {
   ivan: newKey('ivan'),
   judy: newKey('judy'),
 };
-const INITIALIZE = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
+const INITIALIZE = initializeRequest('raw');
 
 /** A 2025 GET stream by hand, on an existing session: the status, and the body when it is a refusal. */
 async function openGet(node: AppNode, key: string, sessionId: string) {
@@ -84,33 +80,27 @@ const refusal = (limit: string, max: number) => ({
 });
 
 describe('quotas per principal, shared by two nodes through Redis', () => {
+  let nodes: TwoNodes;
   let redis: TestRedis;
   let assertions: Redis;
   let a: AppNode;
   let b: AppNode;
-  const env = (redisUrl: string) =>
-    clusterEnv(redisUrl, {
-      AUTH_MODE: 'apikey',
-      AUTH_API_KEYS: Object.values(KEYS).join(','),
-      QUOTA_MEMORY_KEYS: '3',
-      QUOTA_MEMORY_BYTES: '1000',
-      QUOTA_SESSIONS_PER_PRINCIPAL: '3',
-      QUOTA_STREAMS_PER_PRINCIPAL: '2',
-      SSE_HEARTBEAT_SECONDS: '1',
-    });
+  const quotaEnv = {
+    AUTH_MODE: 'apikey',
+    AUTH_API_KEYS: Object.values(KEYS).join(','),
+    QUOTA_MEMORY_KEYS: '3',
+    QUOTA_MEMORY_BYTES: '1000',
+    QUOTA_SESSIONS_PER_PRINCIPAL: '3',
+    QUOTA_STREAMS_PER_PRINCIPAL: '2',
+    SSE_HEARTBEAT_SECONDS: '1',
+  };
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    nodes = await startTwoNodes('quota', quotaEnv);
+    ({ redis, a, b } = nodes);
     assertions = redis.client();
-    [a, b] = await Promise.all([
-      startAppNode({ nodeId: 'quota-a', env: env(redis.url) }),
-      startAppNode({ nodeId: 'quota-b', env: env(redis.url) }),
-    ]);
   });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await redis?.close();
-  });
+  afterAll(() => nodes?.stop());
 
   it('caps what a 2026 caller stores (keys, then bytes) with a tool error naming the limit; another caller is unaffected', async () => {
     const alice = (await connectModernClient(() => a.url, 'alice', { token: KEYS.alice })).client;
@@ -303,7 +293,7 @@ describe('quotas per principal, shared by two nodes through Redis', () => {
   });
 
   it('keeps the streams of a live node counted, and frees those of a node that dies within three heartbeats', async () => {
-    const victim = await startAppNode({ nodeId: 'quota-victim', env: env(redis.url) });
+    const victim = await startAppNode({ nodeId: 'quota-victim', env: clusterEnv(redis.url, quotaEnv) });
     await connectSseClient(() => victim.url, { token: KEYS.grace });
     await connectSseClient(() => victim.url, { token: KEYS.grace });
     expect((await openSse(a, KEYS.grace)).status).toBe(429);

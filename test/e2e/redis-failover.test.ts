@@ -116,6 +116,35 @@ describe('end to end: Redis failover and half-open sockets, under load through n
     return Math.max(faultAt, ...ALL_ERAS.flatMap((era) => load.failures(era).map((f) => f.endedAt)));
   }
 
+  /**
+   * Waits for every node to be ready again, then for every era to complete 10 calls counted after
+   * the later of that moment and the last failure (the assertions count from there too), and stops
+   * the load and the watch. Returns when the nodes were ready, and when service resumed.
+   */
+  async function recover(nodes: AppNode[], load: EchoLoad, watch: NodeWatch, faultAt: number) {
+    await waitFor(
+      'every node to be ready again',
+      async () => {
+        for (const node of nodes) if ((await fetch(new URL('/ready', node.url))).status !== 200) return false;
+        return true;
+      },
+      RESUME_WITHIN_MS,
+      100,
+    );
+    const readyAt = performance.now();
+    await waitFor(
+      'every era to complete 10 calls once ready again and past the last failure',
+      () => {
+        const since = Math.max(readyAt, resumedAfter(load, faultAt));
+        return ALL_ERAS.every((era) => load.counts(era, (r) => r.startedAt > since).ok > 10);
+      },
+      30_000,
+      100,
+    );
+    await Promise.all([load.stop(), watch.stop()]);
+    return { readyAt, resumedAt: resumedAfter(load, faultAt) };
+  }
+
   it('Multi-AZ failover: 503 with Retry-After meanwhile, /ready 503 then 200, service back within 15 s, no session lost', async () => {
     const redis: ReplicatedRedis = await startReplicatedRedis();
     stops.push(() => redis.close());
@@ -127,29 +156,7 @@ describe('end to end: Redis failover and half-open sockets, under load through n
     await sleep(2_000);
 
     const failover = await redis.failover({ endpointMovesAfterMs: 2_000 });
-    await waitFor(
-      'every node to be ready again',
-      async () => {
-        for (const node of nodes) if ((await fetch(new URL('/ready', node.url))).status !== 200) return false;
-        return true;
-      },
-      RESUME_WITHIN_MS,
-      100,
-    );
-    const readyAt = performance.now();
-    // Counted after the later of: every node ready again, and the last failure of any era.
-    await waitFor(
-      'every era to complete 10 calls once ready again and past the last failure',
-      () => {
-        const since = Math.max(readyAt, resumedAfter(load, failover.startedAt));
-        return ALL_ERAS.every((era) => load.counts(era, (r) => r.startedAt > since).ok > 10);
-      },
-      30_000,
-      100,
-    );
-    await Promise.all([load.stop(), watch.stop()]);
-
-    const resumedAt = resumedAfter(load, failover.startedAt);
+    const { readyAt, resumedAt } = await recover(nodes, load, watch, failover.startedAt);
     report('failover', load, failover.startedAt, resumedAt);
     expect(resumedAt - failover.startedAt).toBeLessThan(RESUME_WITHIN_MS);
     expectOnly503s(load, failover.startedAt);
@@ -196,29 +203,7 @@ describe('end to end: Redis failover and half-open sockets, under load through n
     // New connections work again; the sockets open during the fault stay dead for good.
     proxy.restore();
     const restoredAt = performance.now();
-    await waitFor(
-      'every node to be ready again',
-      async () => {
-        for (const node of nodes) if ((await fetch(new URL('/ready', node.url))).status !== 200) return false;
-        return true;
-      },
-      RESUME_WITHIN_MS,
-      100,
-    );
-    const readyAt = performance.now();
-    // Counted after the later of: every node ready again, and the last failure of any era.
-    await waitFor(
-      'every era to complete 10 calls once ready again and past the last failure',
-      () => {
-        const since = Math.max(readyAt, resumedAfter(load, blackholedAt));
-        return ALL_ERAS.every((era) => load.counts(era, (r) => r.startedAt > since).ok > 10);
-      },
-      30_000,
-      100,
-    );
-    await Promise.all([load.stop(), watch.stop()]);
-
-    const resumedAt = resumedAfter(load, blackholedAt);
+    const { readyAt, resumedAt } = await recover(nodes, load, watch, blackholedAt);
     report('half-open', load, blackholedAt, resumedAt);
     expect(resumedAt - restoredAt).toBeLessThan(RESUME_WITHIN_MS);
     expectOnly503s(load, blackholedAt);

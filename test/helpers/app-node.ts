@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './ports.js';
+import { startTestRedis, type TestRedis } from './redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -133,4 +134,38 @@ export function clusterEnv(
 ): Record<string, string> {
   const shared = typeof redis === 'string' ? { REDIS_URL: redis } : redis.env;
   return { ...shared, MCP_STATE_KEY: TEST_STATE_KEY, REDIS_KEY_PREFIX: 'test:', ...extra };
+}
+
+/** Two nodes sharing one private Redis, as a two-node deployment behind a load balancer. */
+export interface TwoNodes {
+  redis: TestRedis;
+  a: AppNode;
+  b: AppNode;
+  /** Stops both nodes, then the Redis. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a private Redis and two nodes on it, `<name>-a` and `<name>-b`, with `extra` in their
+ * environment. If a node fails to start, what did start is stopped before the error is thrown.
+ */
+export async function startTwoNodes(name: string, extra: Record<string, string> = {}): Promise<TwoNodes> {
+  const redis = await startTestRedis();
+  const env = clusterEnv(redis.url, extra);
+  const started = await Promise.allSettled([
+    startAppNode({ nodeId: `${name}-a`, env }),
+    startAppNode({ nodeId: `${name}-b`, env }),
+  ]);
+  const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    await redis.close();
+  };
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  const [a, b] = nodes as [AppNode, AppNode];
+  return { redis, a, b, stop };
 }

@@ -96,3 +96,15 @@ export function textOf(result: unknown): string {
 export function structuredOf<T = Record<string, unknown>>(result: unknown): T {
   return (result as { structuredContent: T }).structuredContent;
 }
+
+/**
+ * One real client of each era on `target` with the same bearer token, in order 2026, 2025 and
+ * 2024-11-05, named `<name>-2026`, `<name>-2025` and `<name>-2024`: for what every era must see alike.
+ */
+export async function connectEveryEra(target: () => string, name: string, token: string) {
+  return [
+    (await connectModernClient(target, `${name}-2026`, { token })).client,
+    (await connectLegacyClient(target, `${name}-2025`, { token })).client,
+    (await connectSseClient(target, { name: `${name}-2024`, token })).client,
+  ];
+}

@@ -1,3 +1,5 @@
+import { postInitialize } from './raw-streamable.js';
+
 /**
  * What a load balancer and a brand-new client see of each node during a fault: every node's
  * `/ready`, polled, and a raw 2025-era `initialize` sent to each node in turn. Bounded: it runs
@@ -71,20 +73,7 @@ export class NodeWatch {
 
   private async initialize(node: { nodeId: string; url: string }): Promise<void> {
     const at = performance.now();
-    const response = await fetch(new URL('/mcp', node.url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'node-watch', version: '1' },
-        },
-      }),
-    }).catch(() => undefined);
+    const response = await postInitialize(node.url, { clientName: 'node-watch' }).catch(() => undefined);
     if (!response) return;
     const text = await response.text();
     let body: unknown = text;

@@ -15,20 +15,45 @@ export function headers(sessionId?: string): Record<string, string> {
   };
 }
 
+/**
+ * The body of a 2025-era initialize request from a client named `clientName`: 2025-06-18 unless
+ * `protocolVersion` says otherwise (the session helper below offers PROTOCOL).
+ */
+export function initializeRequest(clientName: string, protocolVersion = '2025-06-18') {
+  return {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion, capabilities: {}, clientInfo: { name: clientName, version: '1' } },
+  };
+}
+
+/**
+ * POSTs a raw initialize to `<baseUrl>/mcp` and returns the response unread: for what a client
+ * sees when it is refused, or a session opened without a client that would keep touching it.
+ * `headers` add to (or replace) the JSON and event-stream ones; `fetch` sends it another way (through an edge).
+ */
+export function postInitialize(
+  baseUrl: string,
+  options: { clientName: string; headers?: Record<string, string>; fetch?: typeof fetch },
+): Promise<Response> {
+  return (options.fetch ?? fetch)(new URL('/mcp', baseUrl), {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...options.headers,
+    },
+    body: JSON.stringify(initializeRequest(options.clientName)),
+  });
+}
+
+/** A 2025 session opened by hand (initialize, then notifications/initialized); returns its id. */
 export async function initialize(baseUrl: string): Promise<string> {
   const response = await fetch(new URL('/mcp', baseUrl), {
     method: 'POST',
     headers: headers(),
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: PROTOCOL,
-        capabilities: {},
-        clientInfo: { name: 'raw-resumer', version: '1' },
-      },
-    }),
+    body: JSON.stringify(initializeRequest('raw-resumer', PROTOCOL)),
   });
   expect(response.status).toBe(200);
   const sessionId = response.headers.get('mcp-session-id')!;

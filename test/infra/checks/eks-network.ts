@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OPERATIONS_PATHS } from '../../../infra/shared/public-routes.js';
 import { promiseOf } from '../harness.js';
 import {
   type EksServer,
@@ -12,7 +11,16 @@ import { ingressBackend } from '../outcome/http-routing.js';
 import { selectorMatches } from '../outcome/network-policy.js';
 import { connect, type Endpoint } from '../outcome/reachability.js';
 import { type Captured, REGION, type StackRuns } from './runs.js';
-import { DOCKER_HUB, expectOpen, metricsPort, registryServices } from './verdicts.js';
+import {
+  CLIENT_PATHS,
+  DOCKER_HUB,
+  deployedWithoutNat,
+  expectOpen,
+  metricsPort,
+  OPERATIONS_PROBES,
+  publicListenerPorts,
+  registryServices,
+} from './verdicts.js';
 
 /** The EKS paths the product needs, and the ones it must refuse. */
 
@@ -58,7 +66,7 @@ export function describeEksNetwork(runs: () => StackRuns): void {
       const nlb = topology.nlb!;
       expect(nlb).toMatchObject({ internetFacing: true, publicSubnet: true });
       const ports = nlb.listeners.map((listener) => listener.port).sort();
-      expect(ports).toEqual(base.config.domain ? [443, 80].sort() : [80]);
+      expect(ports).toEqual(publicListenerPorts(base));
       for (const port of ports) expectOpen(connect(topology.model, topology.internet, nlb.endpoint, port));
     });
 
@@ -146,7 +154,7 @@ export function describeEksNetwork(runs: () => StackRuns): void {
       );
       expect(hosts.length).toBeGreaterThan(0);
       for (const host of hosts) {
-        for (const path of [...OPERATIONS_PATHS, '/metrics/x', '/anything-else']) {
+        for (const path of OPERATIONS_PROBES) {
           const backend = ingressBackend(base.graph, topology.ingressClass!, { host, path });
           if (backend)
             leaks.push(`${host}${path} reaches ${backend.namespace}/${backend.service} (${backend.by})`);
@@ -155,13 +163,7 @@ export function describeEksNetwork(runs: () => StackRuns): void {
       expect(leaks).toEqual([]);
       for (const server of servers().filter((candidate) => isApp(base, candidate))) {
         const host = base.config.servers[server.name]?.ingress?.host as string;
-        for (const path of [
-          '/mcp',
-          '/sse',
-          '/messages',
-          '/.well-known/oauth-protected-resource/mcp',
-          '/servers/x/mcp',
-        ]) {
+        for (const path of CLIENT_PATHS) {
           expect(ingressBackend(base.graph, topology.ingressClass!, { host, path }), path).toMatchObject({
             service: server.name,
             path,
@@ -182,11 +184,8 @@ export function describeEksNetwork(runs: () => StackRuns): void {
     });
 
     it('finding 20: without NAT, the stack is refused, or nodes pull every image through VPC endpoints', () => {
-      const { withoutNat } = runs();
-      if ('refused' in withoutNat) {
-        expect(withoutNat.refused).toMatch(/vpc\.nat/);
-        return;
-      }
+      const withoutNat = deployedWithoutNat(runs());
+      if (!withoutNat) return;
       const bare = topologyOf(withoutNat);
       for (const server of bare.servers.values()) {
         for (const each of bare.nodes) {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postInitialize } from '../../helpers/raw-streamable.js';
 import { type ThrowawayCertificates, throwawayCertificates } from '../../helpers/tls.js';
 import { readStackConfig } from '../harness.js';
 import { type Replayed, replay, runProbe, stopReplay, untilReady } from './boot.js';
@@ -67,19 +68,9 @@ for (const stack of ['staging', 'production'] as const) {
       it('refuses initialize without the API key, and completes it for a real MCP client with the key', async () => {
         const url = new URL('/mcp', replayed.env.PUBLIC_URL);
         const viaEdge = edgeFetch(replayed.port);
-        const anonymous = await viaEdge(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'initialize',
-            params: {
-              protocolVersion: '2025-06-18',
-              capabilities: {},
-              clientInfo: { name: 'anonymous', version: '1' },
-            },
-          }),
+        const anonymous = await postInitialize(replayed.env.PUBLIC_URL as string, {
+          clientName: 'anonymous',
+          fetch: viaEdge,
         });
         expect(anonymous.status).toBe(401);
         const key = (replayed.env.AUTH_API_KEYS as string).split(',')[0];
