@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { type RedisClient, waitUntilReady } from '../store/redis-connection.js';
 import {
@@ -17,6 +18,8 @@ const READ_BATCH = 1_000;
 /** The reader must get an answer (entries, or an empty block) at least this often to be ready. */
 const STALE_AFTER_MS = 5_000;
 const RETRY_MS = 250;
+/** How often a standalone reader checks that it still reads the primary (after a failover, see run). */
+const ROLE_CHECK_MS = 5_000;
 
 /**
  * The shared event log on a Redis Stream (`{prefix}{events}:log`, one key, so one hash slot on a
@@ -100,9 +103,23 @@ export class RedisEventLog implements EventLog {
   private async run(): Promise<void> {
     const { reader, key, logger } = this.deps;
     let failing = false;
+    let roleCheckedAt = Date.now();
     while (!this.closed) {
       try {
         if (reader.status !== 'ready' && !(await waitUntilReady(reader, BLOCK_MS))) continue;
+        // XREAD is a read: a connection left on a demoted primary after a failover gets no READONLY
+        // to reconnect on, and would read replicated entries only while replication lasts. So it
+        // checks its server's role and moves (the endpoint names the new primary) as the
+        // subscriber does. A cluster client follows the slots itself.
+        if (reader instanceof Redis && Date.now() - roleCheckedAt > ROLE_CHECK_MS) {
+          roleCheckedAt = Date.now();
+          const [role] = (await reader.call('ROLE')) as [string];
+          if (role !== 'master') {
+            logger.warn({ role }, 'event log: reading a replica; reconnecting to the primary');
+            reader.disconnect(true);
+            continue;
+          }
+        }
         // Where the log ends now: a node starts with the entries added after it came up.
         if (this.last === undefined) {
           const [newest] = await reader.xrevrange(key, '+', '-', 'COUNT', 1);

@@ -1,30 +1,37 @@
 import { isJSONRPCResponse, type JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Logger } from '../logger.js';
-import type { NodeRelay } from './node-relay.js';
+import { type NodeRelay, sendWithRetries } from './node-relay.js';
 import { addresseeOf } from './request-id-namespace.js';
 
 /**
  * A 2025-era client answers an elicitation or sampling request with a POST that the load balancer
- * may send to any node. When every message of the body answers a request another node sent,
- * hand them to that node and answer 202 here; otherwise return undefined and serve it locally.
- * Without this, the tool call that asked waits forever.
+ * may send to any node. The answers to requests another node sent are handed to that node; the
+ * rest of the body is served here. Without this, the tool call that asked waits forever.
+ *
+ * Returns `{ answered }` when nothing is left to serve here (202), `{ local }` with what is left
+ * (the whole body when nothing was foreign).
  */
 export async function relayForeignResponses(
   body: unknown,
   sessionId: string,
   relay: NodeRelay,
   logger: Logger,
-): Promise<Response | undefined> {
+): Promise<{ answered: Response } | { local: unknown }> {
   const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
-  if (messages.length === 0 || !messages.every((m) => isJSONRPCResponse(m))) return undefined;
   const byAddress = new Map<string, JSONRPCMessage[]>();
+  const local: JSONRPCMessage[] = [];
   for (const message of messages) {
-    const address = addresseeOf(message);
-    if (address === undefined || address === relay.address) return undefined;
-    byAddress.set(address, [...(byAddress.get(address) ?? []), message]);
+    const address = isJSONRPCResponse(message) ? addresseeOf(message) : undefined;
+    if (address === undefined || address === relay.address) local.push(message);
+    else byAddress.set(address, [...(byAddress.get(address) ?? []), message]);
   }
+  if (byAddress.size === 0) return { local: body };
   for (const [address, addressed] of byAddress) {
-    const outcome = await relay.send(address, { kind: 'session-responses', sessionId, messages: addressed });
+    const outcome = await sendWithRetries(relay, address, {
+      kind: 'session-responses',
+      sessionId,
+      messages: addressed,
+    });
     if (outcome !== 'delivered') {
       // The node that asked died or dropped the session: its tool call is gone, and so is the
       // use of this answer. The client is told 202, as the SDK's transport does for answers
@@ -35,5 +42,7 @@ export async function relayForeignResponses(
       );
     }
   }
-  return new Response(null, { status: 202 });
+  if (local.length === 0) return { answered: new Response(null, { status: 202 }) };
+  // A batch mixing answers for other nodes with messages for this one: the rest is served here.
+  return { local: Array.isArray(body) ? local : local[0] };
 }

@@ -38,6 +38,8 @@ interface LiveSession {
   transport: WebStandardStreamableHTTPServerTransport;
   /** Requests in flight and streams open on this node. A busy session is never closed to make room. */
   busy: number;
+  /** The logging level applied to this instance (the record's, as of this node's last request). */
+  loggingLevel: string | undefined;
 }
 
 export interface HandleOptions {
@@ -220,12 +222,21 @@ export class StreamableSessionManager {
         this.options.relay,
         this.options.logger,
       );
-      if (relayed) return relayed;
+      if ('answered' in relayed) return relayed.answered;
+      if (relayed.local !== options.parsedBody) options = { ...options, parsedBody: relayed.local };
     }
     let session = this.acquire(sessionId);
     let response: Response;
     try {
       session ??= this.hold(sessionId, await this.restore(sessionId, options));
+      // The client may have set its logging level through another node since this instance last served.
+      if (session.loggingLevel !== status.loggingLevel)
+        applyLoggingLevel(session, sessionId, status.loggingLevel);
+      const level = request.method === 'POST' ? loggingLevelSetBy(options.parsedBody) : undefined;
+      if (level !== undefined) {
+        await this.options.store.setLoggingLevel(sessionId, level);
+        applyLoggingLevel(session, sessionId, level);
+      }
       response = await session.transport.handleRequest(request, options);
     } catch (err) {
       if (session) this.release(sessionId, session);
@@ -541,6 +552,7 @@ export class StreamableSessionManager {
         { authInfo },
       );
       await initialized.text();
+      applyLoggingLevel(session, record.id, record.loggingLevel);
       return session;
     } catch (err) {
       await session.server.close();
@@ -578,7 +590,7 @@ export class StreamableSessionManager {
     };
     await server.connect(transport);
     if (this.options.relay) namespaceServerRequests(transport, this.options.relay.address);
-    return { server, transport, busy: 0 };
+    return { server, transport, busy: 0, loggingLevel: undefined };
   }
 }
 
@@ -614,6 +626,43 @@ function skipWhileReplaying(events: EventStore, replay: ReplayState): EventStore
   };
   if (events.getStreamIdForEventId) wrapped.getStreamIdForEventId = events.getStreamIdForEventId.bind(events);
   return wrapped;
+}
+
+const LOGGING_LEVELS = new Set([
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+]);
+
+/** The level the last valid `logging/setLevel` request of a POST body sets, if any. */
+function loggingLevelSetBy(body: unknown): string | undefined {
+  let level: string | undefined;
+  for (const message of Array.isArray(body) ? body : [body]) {
+    const request = message as { method?: unknown; params?: { level?: unknown } } | null;
+    const candidate = request?.method === 'logging/setLevel' ? request.params?.level : undefined;
+    if (typeof candidate === 'string' && LOGGING_LEVELS.has(candidate)) level = candidate;
+  }
+  return level;
+}
+
+/**
+ * Sets the level the SDK server filters `notifications/message` by. The SDK keeps it per server
+ * instance (`_loggingLevels`, keyed by session id) and offers no setter besides a `logging/setLevel`
+ * request, which would go through the transport and its event store; the map is set directly
+ * (@modelcontextprotocol/server 2.4.0, pinned; test/app/logging-level.test.ts fails if it moves).
+ */
+function applyLoggingLevel(session: LiveSession, sessionId: string, level: string | undefined): void {
+  const levels = (session.server.server as unknown as { _loggingLevels?: Map<string | undefined, string> })
+    ._loggingLevels;
+  if (!(levels instanceof Map)) return;
+  if (level === undefined) levels.delete(sessionId);
+  else levels.set(sessionId, level);
+  session.loggingLevel = level;
 }
 
 /** Whether a JSON or SSE response body carries a JSON-RPC error (an initialize the server refused). */

@@ -67,7 +67,10 @@ export function createMemoryStore(options: {
     async touch(id, principal) {
       const entry = live(records, id);
       if (!entry) return null;
-      const owner = { principal: entry.value.principal };
+      const { loggingLevel } = entry.value;
+      const owner = loggingLevel
+        ? { principal: entry.value.principal, loggingLevel }
+        : { principal: entry.value.principal };
       if (principal !== undefined && owner.principal !== principal) return owner;
       entry.expiresAt = now() + ttlMs;
       const memory = live(memories, `session:${id}`);
@@ -77,6 +80,10 @@ export function createMemoryStore(options: {
     async get(id) {
       const entry = live(records, id);
       return entry ? { ...entry.value, subscriptions: [...entry.value.subscriptions] } : null;
+    },
+    async setLoggingLevel(id, level) {
+      const entry = live(records, id);
+      if (entry) entry.value.loggingLevel = level;
     },
     async setProtocolVersion(id, protocolVersion) {
       const entry = live(records, id);

@@ -94,18 +94,25 @@ export function createRedisStore(deps: {
       }),
     touch: (id, principal) =>
       timed('session.touch', async () => {
-        const owner = (await scripts.touchSession(
+        const status = (await scripts.touchSession(
           keys.session(id),
           keys.sessionMemory(id),
           sessionTtlSeconds,
           ...(principal === undefined ? [] : [principal]),
-        )) as string | null;
-        return owner === null ? null : { principal: owner };
+        )) as [string, string] | null;
+        if (status === null) return null;
+        return status[1] === ''
+          ? { principal: status[0] }
+          : { principal: status[0], loggingLevel: status[1] };
       }),
     get: (id) =>
       timed('session.get', async () => {
         const fields = await redis.hgetall(keys.session(id));
         return fields.principal === undefined ? null : decodeRecord(id, fields);
+      }),
+    setLoggingLevel: (id, level) =>
+      timed('session.update', async () => {
+        await scripts.updateSession(keys.session(id), 'loggingLevel', level);
       }),
     setProtocolVersion: (id, protocolVersion) =>
       timed('session.update', async () => {
@@ -205,5 +212,6 @@ function decodeRecord(id: string, fields: Record<string, string>): SessionRecord
     principal: fields.principal ?? '',
     subscriptions: parseSubscriptions(fields.subscriptions),
     createdAt: Number(fields.createdAt ?? 0),
+    ...(fields.loggingLevel ? { loggingLevel: fields.loggingLevel } : {}),
   };
 }

@@ -13,11 +13,14 @@ export interface SessionRecord {
   /** 2025-era `resources/subscribe` URIs: any node holding the session's stream reads them. */
   subscriptions: string[];
   createdAt: number;
+  /** The level the client set with `logging/setLevel`, on whichever node: every node applies it. */
+  loggingLevel?: string;
 }
 
-/** What every request needs from the record: that the session is live, and whose it is. */
+/** What every request needs from the record: that the session is live, whose it is, and its logging level. */
 export interface SessionStatus {
   principal: string;
+  loggingLevel?: string;
 }
 
 export interface SessionStore {
@@ -33,6 +36,8 @@ export interface SessionStore {
   get(id: string): Promise<SessionRecord | null>;
   /** Sets the negotiated version, only if the session still exists (never resurrects an expired key). */
   setProtocolVersion(id: string, protocolVersion: string): Promise<void>;
+  /** Sets the session's logging level (`logging/setLevel`), only if the session still exists. */
+  setLoggingLevel(id: string, level: string): Promise<void>;
   /**
    * Adds or removes a resource subscription, only if the session exists. Returns false when the
    * session is gone; throws TooManySubscriptionsError past MAX_SUBSCRIPTIONS_PER_SESSION.

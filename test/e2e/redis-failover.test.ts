@@ -180,8 +180,14 @@ describe('end to end: Redis failover and half-open sockets, under load through n
     // and their event log readers read it.
     const promoted = redis.primary.client();
     expect(await promoted.pubsub('SHARDCHANNELS', 'test:relay:*')).toHaveLength(nodes.length);
-    const readers = String(await promoted.call('CLIENT', 'LIST')).match(/name=mcp-fleet:[^ ]*:event-log/g);
-    expect(readers ?? []).toHaveLength(nodes.length);
+    // A reader checks its server's role every 5 s (XREAD gets no READONLY on a replica).
+    const readersOnPromoted = async () =>
+      (String(await promoted.call('CLIENT', 'LIST')).match(/ cmd=xread /g) ?? []).length;
+    await waitFor(
+      'the event log readers to read the new primary',
+      async () => ((await readersOnPromoted()) === nodes.length ? true : undefined),
+      10_000,
+    );
     await expectSessionsKept(clients, sessionsBefore);
   }, 120_000);
 

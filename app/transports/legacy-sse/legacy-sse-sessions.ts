@@ -14,7 +14,7 @@ import type { ServerFactory } from '../../mcp/server-factory.js';
 import type { Metrics } from '../../metrics.js';
 import type { PrincipalQuotas, StreamLease } from '../../quotas/principal-quotas.js';
 import { QUOTA_EXCEEDED_STATUS, QuotaExceededError } from '../../quotas/quota-exceeded.js';
-import type { NodeRelay, RelayEnvelope } from '../../relay/node-relay.js';
+import { type NodeRelay, type RelayEnvelope, sendWithRetries } from '../../relay/node-relay.js';
 import { sendServerEvent } from '../../relay/server-events.js';
 import type { StreamOwnerRegistry } from '../../relay/stream-owners.js';
 import { isWellFormedSessionId, newSessionId } from '../../sessions/session-id.js';
@@ -38,6 +38,8 @@ interface LiveSseSession {
   record: SessionRecord;
   /** This stream, counted against its principal's QUOTA_STREAMS_PER_PRINCIPAL. */
   streamLease: StreamLease;
+  /** Ids of the requests this stream took: a request sent again (a relay retried) runs once. */
+  taken: RecentIds;
 }
 
 export interface LegacySseSessionsOptions {
@@ -142,7 +144,14 @@ export class LegacySseSessions {
       endpoint: `${this.messagesPath}?sessionId=${record.id}`,
       heartbeatMs: this.options.heartbeatMs,
     });
-    const session: LiveSseSession = { server, transport, authInfo, record, streamLease };
+    const session: LiveSseSession = {
+      server,
+      transport,
+      authInfo,
+      record,
+      streamLease,
+      taken: new RecentIds(MAX_REMEMBERED_REQUEST_IDS),
+    };
     server.server.oninitialized = () => {
       const version = server.server.getNegotiatedProtocolVersion();
       if (version) {
@@ -219,7 +228,11 @@ export class LegacySseSessions {
     }
     const owner = await this.options.owners.ownerOf(sessionId);
     if (owner === null || owner === this.options.relay.address) return gone(sessionId);
-    const outcome = await this.options.relay.send(owner, { kind: 'sse-messages', sessionId, messages });
+    const outcome = await sendWithRetries(this.options.relay, owner, {
+      kind: 'sse-messages',
+      sessionId,
+      messages,
+    });
     switch (outcome) {
       case 'delivered':
         return undefined;
@@ -289,6 +302,15 @@ export class LegacySseSessions {
 
   private async receive(session: LiveSseSession, messages: JSONRPCMessage[]): Promise<void> {
     for (const message of messages) {
+      if (isJSONRPCRequest(message) && !session.taken.add(message.id)) {
+        // Sent again (the relay's confirmation was late and it retried, or the client resent after
+        // a 503): the first copy runs, and its response goes down the stream once.
+        this.options.logger.info(
+          { sessionId: session.record.id, requestId: message.id },
+          'dropped a request this stream already took',
+        );
+        continue;
+      }
       if (isInitializeRequest(message)) {
         // The record must hold what any node needs to rebuild the session later.
         session.record = { ...session.record, initializeParams: message.params as Record<string, unknown> };
@@ -370,4 +392,21 @@ function gone(sessionId: string): Refusal {
     message: `Gone: the event stream of this session has closed. Reconnect with GET /sse?sessionId=${sessionId} to continue the session.`,
     data: { reason: 'stream_closed', reconnect: `/sse?sessionId=${sessionId}` },
   };
+}
+
+/** Request ids remembered per 2024 stream, to run a request sent twice only once. */
+const MAX_REMEMBERED_REQUEST_IDS = 1024;
+
+/** The last `max` ids added, oldest dropped first. */
+class RecentIds {
+  private readonly ids = new Set<string | number>();
+  constructor(private readonly max: number) {}
+
+  /** Adds the id; false when it was already there. */
+  add(id: string | number): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value as string | number);
+    return true;
+  }
 }

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
+import { initializeRequest, readEvents } from '../helpers/raw-streamable.js';
+import { MCP_POST_HEADERS } from '../helpers/security.js';
+import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
+
+/**
+ * Review §1 finding 9: a relay whose confirmation is late is sent again, and a client may resend
+ * after a 503. Either way the node holding the stream takes each request once: the tool runs once,
+ * and its response goes down the stream once.
+ */
+describe('2024-11-05 requests sent twice, relayed or not, run once (real Redis, two real nodes)', () => {
+  let redis: SharedRedis;
+  let nodes: AppNode[];
+
+  beforeAll(async () => {
+    redis = await startSharedRedis();
+    nodes = await Promise.all(
+      ['once-a', 'once-b'].map((nodeId) => startAppNode({ nodeId, env: clusterEnv(redis) })),
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.all((nodes ?? []).map((n) => n.stop()));
+    await redis?.close();
+  });
+
+  it('a tools/call posted twice through another node and once to the owner answers once', async () => {
+    const [a, b] = nodes as [AppNode, AppNode];
+    const controller = new AbortController();
+    const stream = await fetch(new URL('/sse', a.url), {
+      headers: { accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    expect(stream.status).toBe(200);
+    const events = readEvents(stream);
+    const endpoint = (await events.next()).data; // `/messages?sessionId=…`
+    const post = (node: AppNode, message: unknown) =>
+      fetch(new URL(endpoint, node.url), {
+        method: 'POST',
+        headers: MCP_POST_HEADERS,
+        body: JSON.stringify(message),
+      });
+    expect((await post(b, initializeRequest('twice'))).status).toBe(202);
+    expect(JSON.parse((await events.next()).data)).toMatchObject({ id: 1, result: {} });
+    expect((await post(b, { jsonrpc: '2.0', method: 'notifications/initialized' })).status).toBe(202);
+
+    const call = {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'once' } },
+    };
+    expect((await post(b, call)).status).toBe(202);
+    expect((await post(b, call)).status).toBe(202);
+    expect((await post(a, call)).status).toBe(202);
+    // A request with another id still runs: it marks the end of what the stream carries for these.
+    expect((await post(b, { ...call, id: 8 })).status).toBe(202);
+    const answered: unknown[] = [];
+    for (;;) {
+      const message = JSON.parse((await events.next()).data) as { id?: number };
+      if (message.id === 8) break;
+      answered.push(message);
+    }
+    expect(answered).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        result: expect.objectContaining({ content: [{ type: 'text', text: 'once' }] }),
+      },
+    ]);
+    controller.abort();
+    const dropped = a.logs.filter((line) => line.includes('dropped a request this stream already took'));
+    expect(dropped).toHaveLength(2);
+  });
+});
