@@ -23,6 +23,8 @@ export const MAX_QUEUED_BYTES = 1024 * 1024;
 
 const encoder = new TextEncoder();
 const KEEPALIVE = encoder.encode(': keepalive\n\n');
+/** Counts queued bytes; it holds no state, so every stream shares it. */
+const QUEUE_BY_BYTES = new ByteLengthQueuingStrategy({ highWaterMark: MAX_QUEUED_BYTES });
 
 export function getStreamEventId(position: LogPosition): string {
   return `${EVENT_ID_PREFIX}${position}`;
@@ -160,7 +162,7 @@ export class GetStreamHub {
         },
         cancel: () => stream.close(),
       },
-      new ByteLengthQueuingStrategy({ highWaterMark: MAX_QUEUED_BYTES }),
+      QUEUE_BY_BYTES,
     );
     stream.controller = controller;
     this.streams.set(sessionId, stream);
