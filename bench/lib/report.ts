@@ -33,6 +33,8 @@ export function describeMachine(): Machine {
   return { summary: `${cpu.length} CPUs, load ${loadavg()[0]?.toFixed(2)}`, lines };
 }
 
+const MISSES = new URL('../MISSES.md', import.meta.url);
+
 export function renderResults(input: {
   reports: ScenarioReport[];
   machine: Machine;
@@ -68,6 +70,8 @@ export function renderResults(input: {
       (r) => `| (${r.id}) ${r.title} | ${r.target || '—'} | ${cell(r.headline)} | ${verdict(r)} |`,
     ),
     '',
+    // Why each missed target is missed: written by hand, kept across regenerations.
+    ...(reports.some((r) => r.met === false) ? [readFileSync(MISSES, 'utf8').trim(), ''] : []),
     ...reports.flatMap((r) => [`## (${r.id}) ${r.title}`, '', r.details, '']),
   ].join('\n');
 }

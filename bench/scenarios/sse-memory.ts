@@ -16,23 +16,28 @@ const MiB = 2 ** 20;
 const FD_HEADROOM = 1_000;
 
 /**
- * (e) Idle 2025-era sessions and GET streams on one node: RSS with the node idle, with N idle
- * sessions (past SESSION_WARM_SECONDS since their last request), and with a GET stream open on
- * each of them, so that the cost of a stream is separated from that of a session.
+ * (e) Idle 2025-era sessions and GET streams: RSS with a node idle, with N idle sessions (past
+ * SESSION_WARM_SECONDS since their last request), and, on a second node that never held those
+ * sessions' instances, with a GET stream open on each of them (a GET stream needs no instance).
+ * The second node's RSS is free of the first's high-water mark, so a stream's cost is its own.
  */
 export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
   const wanted = ctx.settings.streams;
   let node: Server | undefined;
+  let streamNode: Server | undefined;
   const requests: ClientRequest[] = [];
   try {
-    node = await startFleetNode(ctx.entries, ctx.redis.url, {
-      nodeId: 'bench-e',
+    const options = (nodeId: string) => ({
+      nodeId,
       env: { SESSION_CACHE_MAX: String(wanted * 2), SESSION_WARM_SECONDS: String(WARM_SECONDS) },
       // Bench only: a full garbage collection on SIGUSR2, so that heap in use counts live objects.
       nodeArgs: ['--expose-gc', '--import', GC_ON_SIGNAL],
     });
+    node = await startFleetNode(ctx.entries, ctx.redis.url, options('bench-e'));
+    streamNode = await startFleetNode(ctx.entries, ctx.redis.url, options('bench-e-streams'));
     const pid = pidOf(node);
-    const fdLimit = Math.min(openFileLimit('self'), openFileLimit(String(pid)));
+    const streamPid = pidOf(streamNode);
+    const fdLimit = Math.min(openFileLimit('self'), openFileLimit(String(streamPid)));
     const count = Math.min(wanted, fdLimit - FD_HEADROOM);
     if (count < wanted) {
       ctx.log(`(e) open-file limit ${fdLimit} allows only ${count} streams; raise it with ulimit -n`);
@@ -53,10 +58,15 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     const withSessions = sampleProcess(pid).rssBytes;
     const withSessionsHeap = await heapUsed(node.url, pid);
 
-    ctx.log(`(e) opening ${count} GET streams`);
+    ctx.log(`(e) opening ${count} GET streams on a second node`);
     const headers: Record<string, string> = { ...recording.toolCall.headers, accept: 'text/event-stream' };
     delete headers['content-type'];
-    const target = new URL(url);
+    const target = new URL(`${streamNode.url}/mcp`);
+    // Warm its code paths with a few streams, closed again, before its idle sample.
+    await openSessions(`${streamNode.url}/mcp`, recording, 20);
+    await settle();
+    const streamNodeIdle = sampleProcess(streamPid).rssBytes;
+    const streamNodeIdleHeap = await heapUsed(streamNode.url, streamPid);
     let next = 0;
     const openOne = async () => {
       while (next < sessions.length) {
@@ -89,13 +99,12 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     };
     await Promise.all(Array.from({ length: 32 }, openOne));
     await settle();
-    const withStreams = sampleProcess(pid).rssBytes;
-    const withStreamsHeap = await heapUsed(node.url, pid);
+    const withStreams = sampleProcess(streamPid).rssBytes;
+    const withStreamsHeap = await heapUsed(streamNode.url, streamPid);
     const perSessionRss = (withSessions - idle) / count;
     const perSession = (withSessionsHeap - idleHeap) / count;
-    const perStream = (withStreams - withSessions) / count;
-    const perStreamHeap = (withStreamsHeap - withSessionsHeap) / count;
-    const perSessionAndStream = (withStreams - idle) / count;
+    const perStream = (withStreams - streamNodeIdle) / count;
+    const perStreamHeap = (withStreamsHeap - streamNodeIdleHeap) / count;
     // The target is about 10,000 streams: a smaller run (--quick, or a low open-file limit) has no verdict.
     const met =
       count >= TARGET_STREAMS
@@ -104,32 +113,36 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     ctx.log(`(e) RSS ${fmt(withStreams / MiB)} MiB with ${count} streams`);
     return {
       id: 'e',
-      title: `Idle sessions and GET streams: RSS with ${count.toLocaleString('en')} of each on one node`,
+      title: `Idle sessions and GET streams: memory with ${count.toLocaleString('en')} of each`,
       target: `≤ ${TARGET_SESSION_KIB} KiB per idle session and ≤ ${TARGET_STREAM_KIB} KiB per idle GET stream, at 10,000 of each`,
       met,
-      headline: `${fmt(perSession / 1024, 1)} KiB of heap per idle session (RSS high-water mark of opening them: ${fmt(perSessionRss / 1024, 1)} KiB), ${fmt(perStream / 1024, 1)} KiB RSS per idle GET stream (${fmt(withStreams / MiB)} MiB RSS with ${count.toLocaleString('en')} of each)`,
+      headline: `${fmt(perSession / 1024, 1)} KiB of heap per idle session (RSS high-water mark of opening them: ${fmt(perSessionRss / 1024, 1)} KiB), ${fmt(perStream / 1024, 1)} KiB RSS per idle GET stream (${fmt(perStreamHeap / 1024, 1)} KiB of it heap)`,
       details: [
-        `One node on Redis. ${count.toLocaleString('en')} 2025-era sessions (\`initialize\` + \`initialized\`), left idle for`,
+        `Two nodes on one Redis. On the first, ${count.toLocaleString('en')} 2025-era sessions (\`initialize\` + \`initialized\`), left idle for`,
         `${WARM_SECONDS * 2} s (SESSION_WARM_SECONDS=${WARM_SECONDS} here, 30 by default: an idle session's server instance is closed`,
-        'after it), then one idle GET stream on each, held open by the bench with their heartbeats drained.',
+        'after it). On the second, which never held their instances, one idle GET stream on each, held open by the bench',
+        'with their heartbeats drained (a GET stream needs no server instance).',
         "RSS read from /proc after 2 s of quiet; V8 heap in use from the node's own `nodejs_heap_size_used_bytes`.",
         'An idle session is judged on heap: V8 keeps the pages it grew to while the sessions were being opened (their',
         'instances were warm then), so RSS stays at that high-water mark although the instances are gone; the next',
-        'burst reuses those pages. A stream is judged on RSS: it holds a socket and buffers outside the heap too.',
+        'burst reuses those pages. A stream is judged on RSS, on the second node: it holds a socket and buffers outside',
+        'the heap too.',
         `Open-file limit: ${fdLimit} (the \`bench\` npm script raises the soft limit to the hard one).`,
         '',
         '| state | RSS MiB | heap in use MiB |',
         '|---|---:|---:|',
-        `| idle (warm) | ${fmt(idle / MiB)} | ${fmt(idleHeap / MiB)} |`,
-        `| ${count.toLocaleString('en')} idle sessions, no streams | ${fmt(withSessions / MiB)} | ${fmt(withSessionsHeap / MiB)} |`,
-        `| ${count.toLocaleString('en')} sessions with a GET stream each | **${fmt(withStreams / MiB)}** | ${fmt(withStreamsHeap / MiB)} |`,
+        `| first node idle (warm) | ${fmt(idle / MiB)} | ${fmt(idleHeap / MiB)} |`,
+        `| first node, ${count.toLocaleString('en')} idle sessions | ${fmt(withSessions / MiB)} | ${fmt(withSessionsHeap / MiB)} |`,
+        `| second node idle (warm) | ${fmt(streamNodeIdle / MiB)} | ${fmt(streamNodeIdleHeap / MiB)} |`,
+        `| second node, ${count.toLocaleString('en')} GET streams | **${fmt(withStreams / MiB)}** | ${fmt(withStreamsHeap / MiB)} |`,
         '',
-        `Per idle session: **${fmt(perSession / 1024, 1)} KiB** of heap (${fmt(perSessionRss / 1024, 1)} KiB of RSS). Per idle GET stream: **${fmt(perStream / 1024, 1)} KiB** of RSS (${fmt(perStreamHeap / 1024, 1)} KiB of heap). Per session with its stream: ${fmt(perSessionAndStream / 1024, 1)} KiB of RSS.`,
+        `Per idle session: **${fmt(perSession / 1024, 1)} KiB** of heap (${fmt(perSessionRss / 1024, 1)} KiB of RSS). Per idle GET stream: **${fmt(perStream / 1024, 1)} KiB** of RSS (${fmt(perStreamHeap / 1024, 1)} KiB of heap).`,
       ].join('\n'),
     };
   } finally {
     for (const req of requests) req.destroy();
     await node?.stop();
+    await streamNode?.stop();
   }
 }
 

@@ -9,6 +9,7 @@ import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { ALL_ERAS, connectEraClient, type EraClient } from './support/era-clients.js';
 import { EchoLoad, formatCounts } from './support/load.js';
+import { ChangePublisher, loggedChangesAfter } from './support/notifications.js';
 
 /**
  * Redis failing over under load, as ElastiCache does it, with real nodes (child processes) behind
@@ -59,7 +60,7 @@ describe('end to end: Redis failover and half-open sockets, under load through n
         clients.push(client);
       }
     }
-    return { nodes, clients, watch: new NodeWatch(nodes) };
+    return { nodes, clients, watch: new NodeWatch(nodes), url: nginx.url };
   }
 
   /**
@@ -145,18 +146,25 @@ describe('end to end: Redis failover and half-open sockets, under load through n
     return { readyAt, resumedAt: resumedAfter(load, faultAt) };
   }
 
-  it('Multi-AZ failover: 503 with Retry-After meanwhile, /ready 503 then 200, service back within 15 s, no session lost', async () => {
+  it('Multi-AZ failover: 503 with Retry-After meanwhile, /ready 503 then 200, service back within 15 s, no session or notification lost', async () => {
     const redis: ReplicatedRedis = await startReplicatedRedis();
     stops.push(() => redis.close());
-    const { nodes, clients, watch } = await setUp('failover', redis.url);
+    const { nodes, clients, watch, url } = await setUp('failover', redis.url);
     const sessionsBefore = clients.map((c) => c.sessionId());
     const load = new EchoLoad(clients);
+    // Changes published throughout, through the ingress: those published during the failover fail
+    // (503) or land in the event log; every one in the log reaches every 2025 listener, once.
+    const publisher = await ChangePublisher.connect(url);
+    stops.push(() => publisher.close());
     load.start();
     watch.start();
+    publisher.start(200);
     await sleep(2_000);
 
     const failover = await redis.failover({ endpointMovesAfterMs: 2_000 });
     const { readyAt, resumedAt } = await recover(nodes, load, watch, failover.startedAt);
+    await sleep(1_000); // a few more changes once service is back
+    await publisher.stop();
     report('failover', load, failover.startedAt, resumedAt);
     expect(resumedAt - failover.startedAt).toBeLessThan(RESUME_WITHIN_MS);
     expectOnly503s(load, failover.startedAt);
@@ -176,6 +184,24 @@ describe('end to end: Redis failover and half-open sockets, under load through n
       expect(samples.at(-1)?.status, node.nodeId).toBe(200);
     }
     expectInitializeRefusedCleanly(watch, failover.startedAt);
+    // Notifications: the event log readers read on from where they stopped once they reconnected.
+    console.log(
+      `[failover] notifications: published ${publisher.attempted}, confirmed ${publisher.confirmed} (the rest failed during the failover)`,
+    );
+    expect(publisher.confirmed).toBeGreaterThan(10);
+    await sleep(500); // the last ones are on their way down the streams
+    for (const listener of clients.filter((c) => c.era === '2025 Streamable HTTP')) {
+      const since = listener.getStreams[0]?.primingId;
+      expect(since, `${listener.name}: its GET stream opened with a priming event`).toBeDefined();
+      const logged = await loggedChangesAfter(redis.primary.client(), 'test:', since!);
+      const delivered = listener.getStreams.flatMap((stream) => stream.eventIds);
+      console.log(
+        `[failover] ${listener.name}: received ${delivered.length} of ${publisher.confirmed} confirmed, ${logged.length} in the log`,
+      );
+      expect(new Set(delivered).size, `${listener.name}: an event delivered twice`).toBe(delivered.length);
+      expect([...delivered].sort(), listener.name).toEqual([...logged].sort());
+      expect(delivered.length, listener.name).toBeGreaterThanOrEqual(publisher.confirmed);
+    }
     // Both nodes moved to the new primary: their relay subscribers hear what is published there,
     // and their event log readers read it.
     const promoted = redis.primary.client();
