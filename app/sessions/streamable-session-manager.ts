@@ -27,6 +27,7 @@ import { relayForeignResponses } from '../relay/response-relay.js';
 import type { SessionEventStores } from '../store/event-store.js';
 import type { SessionRecord, SessionStore } from '../store/types.js';
 import { GET_STREAM_ID, GetStreamHub, getStreamEventId, resumePositionOf } from './get-streams.js';
+import { negotiatedVersion } from './negotiated-version.js';
 import { isWellFormedSessionId, newSessionId } from './session-id.js';
 
 /**
@@ -360,7 +361,7 @@ export class StreamableSessionManager {
         await this.options.store.create({
           id: sessionId,
           initializeParams,
-          protocolVersion: '',
+          protocolVersion: negotiatedVersion(initializeParams),
           principal,
           subscriptions: [],
           createdAt: Date.now(),
@@ -580,14 +581,6 @@ export class StreamableSessionManager {
       retryInterval: this.options.retryIntervalMs,
       ...(onCreated ? { onsessioninitialized: onCreated } : {}),
     });
-    server.server.oninitialized = () => {
-      const version = server.server.getNegotiatedProtocolVersion();
-      if (onCreated && version) {
-        this.options.store.setProtocolVersion(sessionId, version).catch((err: Error) => {
-          this.options.logger.warn({ sessionId, err: err.message }, 'could not record the protocol version');
-        });
-      }
-    };
     await server.connect(transport);
     if (this.options.relay) namespaceServerRequests(transport, this.options.relay.address);
     return { server, transport, busy: 0, loggingLevel: undefined };

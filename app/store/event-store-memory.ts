@@ -26,8 +26,9 @@ export function createMemoryEventStores(
   const streams = new LRUCache<string, StoredStream>({
     max: limits.maxStreams ?? 50_000,
     ttl: limits.ttlSeconds * 1000,
-    ttlAutopurge: true,
   });
+  // One sweep for every stream (lru-cache's ttlAutopurge re-arms a timer on every write).
+  setInterval(() => streams.purgeStale(), Math.max(1_000, (limits.ttlSeconds * 1000) / 2)).unref();
   const keyOf = (sessionId: string, streamId: string) => `${sessionId}\u0000${streamId}`;
 
   return {

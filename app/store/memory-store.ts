@@ -85,10 +85,6 @@ export function createMemoryStore(options: {
       const entry = live(records, id);
       if (entry) entry.value.loggingLevel = level;
     },
-    async setProtocolVersion(id, protocolVersion) {
-      const entry = live(records, id);
-      if (entry) entry.value.protocolVersion = protocolVersion;
-    },
     async setSubscription(id, uri, subscribed) {
       const entry = live(records, id);
       if (!entry) return false;

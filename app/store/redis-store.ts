@@ -114,10 +114,6 @@ export function createRedisStore(deps: {
       timed('session.update', async () => {
         await scripts.updateSession(keys.session(id), 'loggingLevel', level);
       }),
-    setProtocolVersion: (id, protocolVersion) =>
-      timed('session.update', async () => {
-        await scripts.updateSession(keys.session(id), 'protocolVersion', protocolVersion);
-      }),
     setSubscription: async (id, uri, subscribed) => {
       const outcome = await timed('session.subscribe', () =>
         scripts.subscribeSession(

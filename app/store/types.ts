@@ -6,7 +6,7 @@ export interface SessionRecord {
   id: string;
   /** The client's original `initialize` params, replayed verbatim on restore. */
   initializeParams: Record<string, unknown>;
-  /** The negotiated protocol version; empty until the client's `notifications/initialized`. */
+  /** The negotiated protocol version (app/sessions/negotiated-version.ts); empty until `initialize` (2024). */
   protocolVersion: string;
   /** Who created the session. A request from anyone else gets 404, as for an unknown id. */
   principal: string;
@@ -34,8 +34,6 @@ export interface SessionStore {
   touch(id: string, principal?: string): Promise<SessionStatus | null>;
   /** The whole record, for a node that rebuilds the session; null when it is gone. */
   get(id: string): Promise<SessionRecord | null>;
-  /** Sets the negotiated version, only if the session still exists (never resurrects an expired key). */
-  setProtocolVersion(id: string, protocolVersion: string): Promise<void>;
   /** Sets the session's logging level (`logging/setLevel`), only if the session still exists. */
   setLoggingLevel(id: string, level: string): Promise<void>;
   /**

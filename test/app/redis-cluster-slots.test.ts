@@ -89,18 +89,19 @@ describe('one hash slot per script and per multi-key command (a real 3-shard Red
     await store.sessions.create({
       id: sessionId,
       initializeParams: { protocolVersion: '2025-06-18' },
-      protocolVersion: '',
+      protocolVersion: '2025-06-18',
       principal,
       subscriptions: [],
       createdAt: Date.now(),
     });
-    await store.sessions.setProtocolVersion(sessionId, '2025-06-18');
+    await store.sessions.setLoggingLevel(sessionId, 'info');
     expect(await store.sessions.setSubscription(sessionId, 'test://a', true)).toBe(true);
     expect(await store.memory.remember({ kind: 'session', sessionId }, 'k', 'v')).toBe(true);
     expect(await store.memory.remember({ kind: 'principal', principal }, 'k', 'v')).toBe(true);
-    expect(await store.sessions.touch(sessionId, principal)).toEqual({ principal });
+    expect(await store.sessions.touch(sessionId, principal)).toEqual({ principal, loggingLevel: 'info' });
     expect(await store.sessions.get(sessionId)).toMatchObject({
       protocolVersion: '2025-06-18',
+      loggingLevel: 'info',
       subscriptions: ['test://a'],
     });
     expect(await store.memory.recall({ kind: 'session', sessionId }, 'k')).toBe('v');

@@ -113,13 +113,19 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     await publisher.client.close();
   });
 
-  it('refuses a Last-Event-ID it never issued', async () => {
+  it('refuses a Last-Event-ID it never issued, positions beyond 64 bits included, with 400', async () => {
     const sessionId = await initialize(nodes[0]!.url);
-    const response = await fetch(new URL('/mcp', nodes[1]!.url), {
-      headers: { ...headers(sessionId), 'last-event-id': 'not-an-event-id' },
-    });
-    expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+    for (const lastEventId of [
+      'not-an-event-id',
+      '_GET_stream_18446744073709551616-0',
+      '5f0c7a1e-0000-4000-8000-000000000000_0-18446744073709551616',
+    ]) {
+      const response = await fetch(new URL('/mcp', nodes[1]!.url), {
+        headers: { ...headers(sessionId), 'last-event-id': lastEventId },
+      });
+      expect(response.status, lastEventId).toBe(400);
+      expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+    }
   });
 
   it('caps each stream and gives it a TTL, atomically, in Redis', async () => {

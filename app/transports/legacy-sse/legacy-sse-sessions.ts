@@ -17,6 +17,7 @@ import { QUOTA_EXCEEDED_STATUS, QuotaExceededError } from '../../quotas/quota-ex
 import { type NodeRelay, type RelayEnvelope, sendWithRetries } from '../../relay/node-relay.js';
 import { sendServerEvent } from '../../relay/server-events.js';
 import type { StreamOwnerRegistry } from '../../relay/stream-owners.js';
+import { negotiatedVersion } from '../../sessions/negotiated-version.js';
 import { isWellFormedSessionId, newSessionId } from '../../sessions/session-id.js';
 import type { SessionRecord, SessionStore } from '../../store/types.js';
 import { SseStreamTransport } from './sse-stream-transport.js';
@@ -151,17 +152,6 @@ export class LegacySseSessions {
       record,
       streamLease,
       taken: new RecentIds(MAX_REMEMBERED_REQUEST_IDS),
-    };
-    server.server.oninitialized = () => {
-      const version = server.server.getNegotiatedProtocolVersion();
-      if (version) {
-        this.options.store.setProtocolVersion(session.record.id, version).catch((err: Error) => {
-          this.options.logger.warn(
-            { sessionId: session.record.id, err: err.message },
-            'could not record the protocol version',
-          );
-        });
-      }
     };
     await server.connect(transport);
     const serverOnClose = transport.onclose;
@@ -313,7 +303,12 @@ export class LegacySseSessions {
       }
       if (isInitializeRequest(message)) {
         // The record must hold what any node needs to rebuild the session later.
-        session.record = { ...session.record, initializeParams: message.params as Record<string, unknown> };
+        const initializeParams = message.params as Record<string, unknown>;
+        session.record = {
+          ...session.record,
+          initializeParams,
+          protocolVersion: negotiatedVersion(initializeParams),
+        };
         await this.options.store.create(session.record);
       }
       session.transport.deliver(message, { authInfo: session.authInfo });
