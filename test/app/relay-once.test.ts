@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
-import { initializeRequest, readEvents } from '../helpers/raw-streamable.js';
+import { headers, initializeRequest, PROTOCOL, readEvents } from '../helpers/raw-streamable.js';
 import { MCP_POST_HEADERS } from '../helpers/security.js';
 import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
@@ -72,5 +72,93 @@ describe('2024-11-05 requests sent twice, relayed or not, run once (real Redis, 
     controller.abort();
     const dropped = a.logs.filter((line) => line.includes('dropped a request this stream already took'));
     expect(dropped).toHaveLength(2);
+  });
+});
+
+/**
+ * Review §1 finding 9: a 2025 batch that mixes an answer to another node's elicitation with a
+ * request for this node used to be served here in full, which dropped the answer and left the
+ * other node's tool call waiting. The answer is relayed, the rest served here.
+ */
+describe('2025 era: a batch mixing a foreign answer with a local request (real Redis, two real nodes)', () => {
+  let redis: SharedRedis;
+  let nodes: AppNode[];
+
+  beforeAll(async () => {
+    redis = await startSharedRedis();
+    nodes = await Promise.all(
+      ['mix-a', 'mix-b'].map((nodeId) => startAppNode({ nodeId, env: clusterEnv(redis) })),
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.all((nodes ?? []).map((n) => n.stop()));
+    await redis?.close();
+  });
+
+  it('relays the answer to the node that asked, and answers the request itself', async () => {
+    const [a, b] = nodes as [AppNode, AppNode];
+    const initialized = await fetch(new URL('/mcp', a.url), {
+      method: 'POST',
+      headers: headers(),
+      body: JSON.stringify({
+        ...initializeRequest('mixed-batch', PROTOCOL),
+        params: {
+          protocolVersion: PROTOCOL,
+          capabilities: { elicitation: {} },
+          clientInfo: { name: 'mixed-batch', version: '1' },
+        },
+      }),
+    });
+    const sessionId = initialized.headers.get('mcp-session-id')!;
+    await initialized.text();
+    await fetch(new URL('/mcp', a.url), {
+      method: 'POST',
+      headers: headers(sessionId),
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    }).then((r) => r.text());
+
+    // The call on A asks the client for confirmation on its stream.
+    const call = await fetch(new URL('/mcp', a.url), {
+      method: 'POST',
+      headers: headers(sessionId),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 5,
+        method: 'tools/call',
+        params: { name: 'confirm', arguments: { action: 'ship it' } },
+      }),
+    });
+    const onA = readEvents(call);
+    let asked: { id: string; method: string } | undefined;
+    while (!asked) {
+      const event = await onA.next();
+      if (event.data !== '') asked = JSON.parse(event.data);
+    }
+    expect(asked.method).toBe('elicitation/create');
+
+    // The answer, batched with a request of its own, lands on B.
+    const batch = await fetch(new URL('/mcp', b.url), {
+      method: 'POST',
+      headers: headers(sessionId),
+      body: JSON.stringify([
+        { jsonrpc: '2.0', id: asked.id, result: { action: 'accept', content: { confirm: true } } },
+        {
+          jsonrpc: '2.0',
+          id: 9,
+          method: 'tools/call',
+          params: { name: 'echo', arguments: { text: 'mixed' } },
+        },
+      ]),
+    });
+    expect(batch.status).toBe(200);
+    expect(await batch.text()).toContain('mixed');
+    // A's call got its answer.
+    let result: { id?: number; result?: { structuredContent?: unknown } } | undefined;
+    while (result?.id !== 5) {
+      const event = await onA.next();
+      if (event.data !== '') result = JSON.parse(event.data);
+    }
+    expect(result.result?.structuredContent).toMatchObject({ confirmed: true, askedOn: 'mix-a' });
   });
 });
