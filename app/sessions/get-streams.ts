@@ -108,6 +108,11 @@ export class GetStreamHub {
     return this.streams.size;
   }
 
+  /** The sessions whose GET stream this node holds. */
+  sessionIds(): string[] {
+    return [...this.streams.keys()];
+  }
+
   /** Whether this node holds a GET stream of the session. */
   holds(sessionId: string): boolean {
     return this.streams.has(sessionId);

@@ -114,6 +114,7 @@ export class StreamableSessionManager {
   private readonly purge: NodeJS.Timeout;
   /** Standalone GET streams: held outside the server instances, fed from the event log. */
   private readonly getStreams: GetStreamHub;
+  private readonly streamHeartbeat: NodeJS.Timeout;
   private capabilities: ServerCapabilities | undefined;
 
   constructor(private readonly options: StreamableSessionManagerOptions) {
@@ -147,6 +148,36 @@ export class StreamableSessionManager {
     options.eventLog.onEntry((_position, entry) => {
       if (entry.kind === 'ended') this.discard(entry.sessionId);
     });
+    this.streamHeartbeat = setInterval(() => void this.touchListeningSessions(), options.heartbeatMs);
+    this.streamHeartbeat.unref();
+  }
+
+  /**
+   * Every heartbeat: a client listening on its GET stream keeps its session alive, as a 2024 stream
+   * does, and a stream whose session expired or was deleted is closed (its client then gets 404 and
+   * initializes again). One touch per stream, sent together.
+   */
+  private async touchListeningSessions(): Promise<void> {
+    await Promise.all(
+      this.getStreams.sessionIds().map(async (sessionId) => {
+        try {
+          const status = await this.options.store.touch(sessionId);
+          if (status !== null) {
+            this.options.quotas?.sessionInUse(status.principal, sessionId);
+            return;
+          }
+          this.options.logger.info({ sessionId }, 'closing the GET stream of a session that ended');
+          this.getStreams.end(sessionId);
+          this.discard(sessionId);
+        } catch (err) {
+          // Redis unreachable: the stream stays; the next heartbeat tries again.
+          this.options.logger.debug(
+            { sessionId, err: (err as Error).message },
+            'could not touch a listening session',
+          );
+        }
+      }),
+    );
   }
 
   /** Server instances held on this node, busy or warm. */
@@ -332,6 +363,7 @@ export class StreamableSessionManager {
   /** Closes every local transport (and so every open stream). Records stay in the store. */
   async closeAll(): Promise<void> {
     clearInterval(this.purge);
+    clearInterval(this.streamHeartbeat);
     this.getStreams.closeAll();
     const sessions = [...this.busy.values(), ...this.warm.values()];
     this.busy.clear();

@@ -113,3 +113,48 @@ describe('a GET stream whose client stops reading (the hub, on the embedded even
     expect(closed).toBe(2);
   });
 });
+
+describe('a session listening on its GET stream (real Redis, one node, SESSION_TTL_SECONDS=3)', () => {
+  let redis: SharedRedis;
+  let node: AppNode;
+
+  beforeAll(async () => {
+    redis = await startSharedRedis();
+    node = await startAppNode({
+      nodeId: 'gs-ttl',
+      env: clusterEnv(redis, { SESSION_TTL_SECONDS: '3', SSE_HEARTBEAT_SECONDS: '1' }),
+    });
+  });
+
+  afterAll(async () => {
+    await node?.stop();
+    await redis?.close();
+  });
+
+  const list = (sessionId: string) =>
+    fetch(new URL('/mcp', node.url), {
+      method: 'POST',
+      headers: headers(sessionId),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
+
+  it('stays alive while it listens, past its TTL; once it expires, the stream ends', async () => {
+    const sessionId = await initialize(node.url);
+    const listening = await fetch(new URL('/mcp', node.url), { headers: headers(sessionId) });
+    const events = readEvents(listening);
+    expect((await events.next()).data).toBe(''); // the priming event
+
+    // Twice the TTL with no request: only the open stream keeps the session.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const listed = await list(sessionId);
+    expect(listed.status).toBe(200);
+    await listed.text();
+
+    // The record goes (as when it expires on a node that lost its streams): the stream ends.
+    await redis.client().del(createKeys('test:').session(sessionId));
+    const endedAt = performance.now();
+    await expect(events.next()).rejects.toThrow('stream ended');
+    expect(performance.now() - endedAt).toBeLessThan(3_000);
+    expect((await list(sessionId)).status).toBe(404);
+  });
+});
