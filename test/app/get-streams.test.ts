@@ -3,26 +3,21 @@ import { MemoryEventLog } from '../../app/bus/memory-event-log.js';
 import { createLogger } from '../../app/logger.js';
 import { GetStreamHub, MAX_QUEUED_BYTES } from '../../app/sessions/get-streams.js';
 import { createKeys } from '../../app/store/keys.js';
-import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
+import { type AppNode, startNodesOnSharedRedis } from '../helpers/app-node.js';
 import { headers, initialize, readEvents } from '../helpers/raw-streamable.js';
-import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
+import type { SharedRedis } from '../helpers/shared-redis.js';
 
 describe('2025 GET streams and session ends across nodes (real Redis, two real nodes)', () => {
   let redis: SharedRedis;
   let nodes: AppNode[];
+  let stop: (() => Promise<void>) | undefined;
   const url = (i: number) => nodes[i]!.url;
 
   beforeAll(async () => {
-    redis = await startSharedRedis();
-    nodes = await Promise.all(
-      ['gs-a', 'gs-b'].map((nodeId) => startAppNode({ nodeId, env: clusterEnv(redis) })),
-    );
+    ({ redis, nodes, stop } = await startNodesOnSharedRedis(['gs-a', 'gs-b']));
   });
 
-  afterAll(async () => {
-    await Promise.all((nodes ?? []).map((n) => n.stop()));
-    await redis?.close();
-  });
+  afterAll(() => stop?.());
 
   it('a DELETE sent to A ends the GET stream the session holds on B at once', async () => {
     const sessionId = await initialize(url(0));
@@ -117,19 +112,18 @@ describe('a GET stream whose client stops reading (the hub, on the embedded even
 describe('a session listening on its GET stream (real Redis, one node, SESSION_TTL_SECONDS=3)', () => {
   let redis: SharedRedis;
   let node: AppNode;
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    redis = await startSharedRedis();
-    node = await startAppNode({
-      nodeId: 'gs-ttl',
-      env: clusterEnv(redis, { SESSION_TTL_SECONDS: '3', SSE_HEARTBEAT_SECONDS: '1' }),
-    });
+    let nodes: AppNode[];
+    ({ redis, nodes, stop } = await startNodesOnSharedRedis(['gs-ttl'], {
+      SESSION_TTL_SECONDS: '3',
+      SSE_HEARTBEAT_SECONDS: '1',
+    }));
+    node = nodes[0]!;
   });
 
-  afterAll(async () => {
-    await node?.stop();
-    await redis?.close();
-  });
+  afterAll(() => stop?.());
 
   const list = (sessionId: string) =>
     fetch(new URL('/mcp', node.url), {

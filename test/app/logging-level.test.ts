@@ -1,30 +1,23 @@
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
+import { type AppNode, startNodesOnSharedRedis } from '../helpers/app-node.js';
 import { connectLegacyClient } from '../helpers/clients.js';
-import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 /**
  * Review §1 finding 12: a 2025-era client's `logging/setLevel` holds on every node, not only on the
  * node that took it: the level lives in the session record, and every node applies the record's.
  */
 describe('the logging level of a 2025 session holds on every node (real Redis, two real nodes)', () => {
-  let redis: SharedRedis;
   let nodes: AppNode[];
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    redis = await startSharedRedis();
-    nodes = await Promise.all(
-      ['log-a', 'log-b'].map((nodeId) =>
-        startAppNode({ nodeId, env: clusterEnv(redis, { MCP_CONFORMANCE_FIXTURES: 'true' }) }),
-      ),
-    );
+    ({ nodes, stop } = await startNodesOnSharedRedis(['log-a', 'log-b'], {
+      MCP_CONFORMANCE_FIXTURES: 'true',
+    }));
   });
 
-  afterAll(async () => {
-    await Promise.all((nodes ?? []).map((n) => n.stop()));
-    await redis?.close();
-  });
+  afterAll(() => stop?.());
 
   it('a level set on A filters on B, and a level set later on B filters on A', async () => {
     let target = nodes[0]!.url;

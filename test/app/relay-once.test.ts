@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
+import { type AppNode, startNodesOnSharedRedis } from '../helpers/app-node.js';
 import { headers, initializeRequest, PROTOCOL, readEvents } from '../helpers/raw-streamable.js';
 import { MCP_POST_HEADERS } from '../helpers/security.js';
-import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
 
 /**
  * Review §1 finding 9: a relay whose confirmation is late is sent again, and a client may resend
@@ -10,20 +9,14 @@ import { type SharedRedis, startSharedRedis } from '../helpers/shared-redis.js';
  * and its response goes down the stream once.
  */
 describe('2024-11-05 requests sent twice, relayed or not, run once (real Redis, two real nodes)', () => {
-  let redis: SharedRedis;
   let nodes: AppNode[];
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    redis = await startSharedRedis();
-    nodes = await Promise.all(
-      ['once-a', 'once-b'].map((nodeId) => startAppNode({ nodeId, env: clusterEnv(redis) })),
-    );
+    ({ nodes, stop } = await startNodesOnSharedRedis(['once-a', 'once-b']));
   });
 
-  afterAll(async () => {
-    await Promise.all((nodes ?? []).map((n) => n.stop()));
-    await redis?.close();
-  });
+  afterAll(() => stop?.());
 
   it('a tools/call posted twice through another node and once to the owner answers once', async () => {
     const [a, b] = nodes as [AppNode, AppNode];
@@ -81,20 +74,14 @@ describe('2024-11-05 requests sent twice, relayed or not, run once (real Redis, 
  * other node's tool call waiting. The answer is relayed, the rest served here.
  */
 describe('2025 era: a batch mixing a foreign answer with a local request (real Redis, two real nodes)', () => {
-  let redis: SharedRedis;
   let nodes: AppNode[];
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    redis = await startSharedRedis();
-    nodes = await Promise.all(
-      ['mix-a', 'mix-b'].map((nodeId) => startAppNode({ nodeId, env: clusterEnv(redis) })),
-    );
+    ({ nodes, stop } = await startNodesOnSharedRedis(['mix-a', 'mix-b']));
   });
 
-  afterAll(async () => {
-    await Promise.all((nodes ?? []).map((n) => n.stop()));
-    await redis?.close();
-  });
+  afterAll(() => stop?.());
 
   it('relays the answer to the node that asked, and answers the request itself', async () => {
     const [a, b] = nodes as [AppNode, AppNode];

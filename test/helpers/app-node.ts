@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './ports.js';
 import { startTestRedis, type TestRedis } from './redis-server.js';
+import { startSharedRedis } from './shared-redis.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -150,12 +151,31 @@ export interface TwoNodes {
  * environment. If a node fails to start, what did start is stopped before the error is thrown.
  */
 export async function startTwoNodes(name: string, extra: Record<string, string> = {}): Promise<TwoNodes> {
-  const redis = await startTestRedis();
-  const env = clusterEnv(redis.url, extra);
-  const started = await Promise.allSettled([
-    startAppNode({ nodeId: `${name}-a`, env }),
-    startAppNode({ nodeId: `${name}-b`, env }),
-  ]);
+  const { redis, nodes, stop } = await startNodesOn(
+    await startTestRedis(),
+    [`${name}-a`, `${name}-b`],
+    extra,
+  );
+  const [a, b] = nodes as [AppNode, AppNode];
+  return { redis, a, b, stop };
+}
+
+/**
+ * Starts nodes named `nodeIds` on the suite's shared Redis (standalone, or a cluster with
+ * TEST_REDIS=cluster: test/helpers/shared-redis.ts), with `extra` in their environment.
+ */
+export async function startNodesOnSharedRedis(nodeIds: string[], extra: Record<string, string> = {}) {
+  return startNodesOn(await startSharedRedis(), nodeIds, extra);
+}
+
+/** Starts the nodes on `redis`; if one fails to start, what did start is stopped, Redis too, before the error is thrown. */
+async function startNodesOn<R extends { url?: string; env?: Record<string, string>; close(): Promise<void> }>(
+  redis: R,
+  nodeIds: string[],
+  extra: Record<string, string>,
+): Promise<{ redis: R; nodes: AppNode[]; stop: () => Promise<void> }> {
+  const env = clusterEnv(redis.env ? { env: redis.env } : (redis.url as string), extra);
+  const started = await Promise.allSettled(nodeIds.map((nodeId) => startAppNode({ nodeId, env })));
   const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));
@@ -166,6 +186,5 @@ export async function startTwoNodes(name: string, extra: Record<string, string> 
     await stop();
     throw failed.reason;
   }
-  const [a, b] = nodes as [AppNode, AppNode];
-  return { redis, a, b, stop };
+  return { redis, nodes, stop };
 }
