@@ -27,11 +27,16 @@ export const notifyChange = defineTool({
         `Forbidden: notify_change reaches every client of every caller, so it is for administrators only. It needs ${env.admin.requirement}. Nothing was published.`,
       );
     }
-    if (kind === 'resource_updated') {
-      if (uri === undefined) return errorResult('resource_updated needs the uri of the updated resource.');
-      await env.publish({ kind, uri });
-    } else {
-      await env.publish({ kind });
+    if (kind === 'resource_updated' && uri === undefined)
+      return errorResult('resource_updated needs the uri of the updated resource.');
+    try {
+      await env.publish(kind === 'resource_updated' ? { kind, uri: uri as string } : { kind });
+    } catch {
+      // The event log refused or could not be reached (a Redis failover, an outage): say so, and
+      // never pass Redis's own text on to the caller.
+      return errorResult(
+        'Could not publish the change: the event log is unavailable. Nothing was published; retry.',
+      );
     }
     return textResult(`Published ${kind}${uri ? ` for ${uri}` : ''} to every node.`, {
       kind,

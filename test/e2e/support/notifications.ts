@@ -39,10 +39,12 @@ export class ChangePublisher {
       for (let seq = 1; this.running; seq++) {
         const startedAt = performance.now();
         try {
-          await this.client.callTool(
+          const result = await this.client.callTool(
             { name: 'notify_change', arguments: { kind: 'tools_list_changed' } },
             { timeout: 10_000 },
           );
+          // A tool error (the log could not take the event) is an answer, but not a publication.
+          if (result.isError) throw new Error(JSON.stringify(result.content));
           this.publications.push({ seq, startedAt, endedAt: performance.now(), ok: true });
         } catch (err) {
           const error = (err as Error).message;
