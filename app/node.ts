@@ -376,6 +376,7 @@ async function connectShared(
       keys,
       limits: { maxEventsPerStream: config.eventStream.maxEvents, ttlSeconds: config.eventStream.ttlSeconds },
       logger,
+      writer: { address: relay.address, isAlive: (address) => relay.isAlive(address) },
     }),
     rateLimiters: createRateLimiters({ config: config.rateLimit, redis, keys }),
     readiness,

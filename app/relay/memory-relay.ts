@@ -18,6 +18,10 @@ export class MemoryNodeRelay implements NodeRelay {
     this.handlers.register(kind, handler);
   }
 
+  async isAlive(address: string): Promise<boolean> {
+    return address === this.address;
+  }
+
   async send(address: string, envelope: RelayEnvelope): Promise<RelayOutcome> {
     if (address !== this.address) return 'unreachable';
     return this.handlers.dispatch(envelope);

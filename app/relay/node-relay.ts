@@ -24,6 +24,8 @@ export interface NodeRelay {
   readonly address: string;
   /** Delivers to the node at `address` and waits for its confirmation. */
   send(address: string, envelope: RelayEnvelope): Promise<RelayOutcome>;
+  /** Whether a live node process listens at `address` (the node registry). */
+  isAlive(address: string): Promise<boolean>;
   /** One handler per envelope kind, registered by whoever owns that kind of session. */
   onEnvelope(kind: RelayEnvelope['kind'], handler: RelayHandler): void;
   start(): Promise<void>;

@@ -71,6 +71,10 @@ export class RedisNodeRelay implements NodeRelay {
     this.waiting.clear();
   }
 
+  isAlive(address: string): Promise<boolean> {
+    return this.registry.isAlive(address);
+  }
+
   onEnvelope(kind: RelayEnvelope['kind'], handler: RelayHandler): void {
     this.handlers.register(kind, handler);
   }

@@ -24,6 +24,8 @@ const RESUME_POLL_MS = 100;
  * its client for the whole follow window; a live call stores its progress and answer within this.
  */
 const RESUME_FIRST_EVENT_MS = 2_000;
+/** How often a resumed request stream checks that the node running its request is still alive. */
+const WRITER_CHECK_MS = 1_000;
 /** The position before any entry of a Redis Stream. */
 const STREAM_START = '0-0';
 
@@ -47,6 +49,11 @@ export function createRedisEventStores(deps: {
   keys: Keys;
   limits: EventStoreLimits;
   logger?: Logger;
+  /**
+   * This node process (its relay address, stored with each event) and how to tell whether another
+   * is alive: a stream resumed elsewhere stops following a request whose node died.
+   */
+  writer?: { address: string; isAlive(address: string): Promise<boolean> };
 }): SessionEventStores {
   const { redis, keys, limits } = deps;
   const scripts = defineScripts(redis, { appendEvent: 'append-event-1.lua' });
@@ -58,6 +65,7 @@ export function createRedisEventStores(deps: {
       streamId,
       position,
       JSON.stringify(message),
+      deps.writer?.address ?? '',
     ) as Promise<string>;
   const unstored = (sessionId: string, streamId: string, err: unknown) => {
     if (!isOutage(classifyRedisError(err))) {
@@ -114,6 +122,8 @@ export function createRedisEventStores(deps: {
           const deadline = startedAt + RESUME_FOLLOW_MS;
           let storedAny = false;
           let cursor = '-';
+          let writer: string | undefined;
+          let writerCheckedAt = startedAt;
           for (;;) {
             const entries = await redis.xrange(key, cursor, '+', 'COUNT', limits.maxEventsPerStream);
             let answered = false;
@@ -122,6 +132,7 @@ export function createRedisEventStores(deps: {
               const entry = fieldsOf(fields);
               if (entry.s !== parsed.streamId) continue;
               storedAny = true;
+              writer = entry.w || writer;
               const position = entry.n ?? STREAM_START;
               if (!isAfter(position, after)) continue;
               const message = JSON.parse(entry.m ?? '{}') as JSONRPCMessage;
@@ -133,6 +144,18 @@ export function createRedisEventStores(deps: {
             if (entries.length === limits.maxEventsPerStream) continue; // more to read at once
             if (Date.now() >= deadline) break;
             if (!storedAny && Date.now() >= startedAt + RESUME_FIRST_EVENT_MS) break;
+            // The node running the request died (kill -9, a crash): its answer will never be stored.
+            // End here rather than hold the client for the whole window; it resumes or gives up.
+            if (writer && deps.writer && Date.now() - writerCheckedAt >= WRITER_CHECK_MS) {
+              writerCheckedAt = Date.now();
+              if (writer !== deps.writer.address && !(await deps.writer.isAlive(writer))) {
+                deps.logger?.info(
+                  { sessionId, streamId: parsed.streamId },
+                  'stopped following a request whose node is gone',
+                );
+                break;
+              }
+            }
             await sleep(RESUME_POLL_MS);
           }
           return parsed.streamId;

@@ -57,6 +57,22 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     expect(messages[2]).toMatchObject({ id: 43, result: { content: [{ text: 'Counted down 3 s.' }] } });
   });
 
+  it('stops following, within seconds, a call whose node died (instead of the whole 30 s window)', async () => {
+    const doomed = await startAppNode({
+      nodeId: 'r-doomed',
+      env: clusterEnv(redis, { EVENT_STREAM_MAX_EVENTS: '50' }),
+    });
+    const sessionId = await initialize(doomed.url);
+    const { first } = await countdownThenLoseStream(doomed.url, sessionId, 44);
+    doomed.kill('SIGKILL');
+    await doomed.exited;
+    const resumedAt = performance.now();
+    const replayed = (await resume(nodes[1]!.url, sessionId, first.id!)).map((e) => JSON.parse(e.data));
+    // The node registry forgets a killed node within 3 s; the follower checks every second.
+    expect(performance.now() - resumedAt).toBeLessThan(8_000);
+    expect(replayed.some((m) => 'result' in m)).toBe(false);
+  }, 20_000);
+
   it('resumes a standalone GET stream on another node: every event since, once, even those published while no node held it', async () => {
     const sessionId = await initialize(nodes[0]!.url);
     const controller = new AbortController();
