@@ -1,6 +1,5 @@
 import type { JSONRPCMessage, ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import type { Logger } from '../logger.js';
-import { isStreamPosition } from '../store/event-store.js';
 
 /**
  * What the shared event log carries. Every node reads every entry, in the one order the log gives.
@@ -63,9 +62,6 @@ export function comparePositions(a: LogPosition, b: LogPosition): number {
   const seqB = Number(b.slice(dashB + 1));
   return seqA === seqB ? 0 : seqA < seqB ? -1 : 1;
 }
-
-/** A Redis Stream entry id, or the embedded log's: two decimal numbers, each within u64. */
-export const isLogPosition = isStreamPosition;
 
 /**
  * The SDK's ServerEventBus (2026 `subscriptions/listen` streams, the notify_change tool, 2024

@@ -1,12 +1,7 @@
 import type { JSONRPCMessage, ServerCapabilities, ServerEvent } from '@modelcontextprotocol/server';
-import {
-  comparePositions,
-  type EventLog,
-  isLogPosition,
-  type LogEntry,
-  type LogPosition,
-} from '../bus/event-log.js';
+import { comparePositions, type EventLog, type LogEntry, type LogPosition } from '../bus/event-log.js';
 import type { Logger } from '../logger.js';
+import { isStreamPosition } from '../store/event-store.js';
 
 /** The SDK's id for a session's standalone GET stream; its event ids are `_GET_stream_<log position>`. */
 export const GET_STREAM_ID = '_GET_stream';
@@ -37,7 +32,7 @@ export function getStreamEventId(position: LogPosition): string {
 export function resumePositionOf(lastEventId: string): LogPosition | null | undefined {
   if (!lastEventId.startsWith(EVENT_ID_PREFIX)) return undefined;
   const position = lastEventId.slice(EVENT_ID_PREFIX.length);
-  return isLogPosition(position) ? position : null;
+  return isStreamPosition(position) ? position : null;
 }
 
 /** One open standalone GET stream of a 2025-era session, held on this node. */
@@ -102,10 +97,6 @@ export class GetStreamHub {
       for (const stream of this.streams.values()) this.write(stream, KEEPALIVE);
     }, deps.heartbeatMs);
     this.heartbeat.unref();
-  }
-
-  get size(): number {
-    return this.streams.size;
   }
 
   /** The sessions whose GET stream this node holds. */
@@ -337,10 +328,7 @@ function eventBytes(position: LogPosition, message: JSONRPCMessage): Uint8Array 
  * The notification a change becomes for 2025-era clients; none when the server does not declare
  * the capability (the client never asked for it).
  */
-export function notificationFor(
-  event: ServerEvent,
-  capabilities: ServerCapabilities,
-): JSONRPCMessage | undefined {
+function notificationFor(event: ServerEvent, capabilities: ServerCapabilities): JSONRPCMessage | undefined {
   switch (event.kind) {
     case 'tools_list_changed':
       return capabilities.tools?.listChanged

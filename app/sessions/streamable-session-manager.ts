@@ -185,11 +185,6 @@ export class StreamableSessionManager {
     return this.busy.size + this.warm.size;
   }
 
-  /** Standalone GET streams open on this node. */
-  get openGetStreams(): number {
-    return this.getStreams.size;
-  }
-
   async handle(request: Request, options: HandleOptions): Promise<Response> {
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId === null || !isWellFormedSessionId(sessionId)) {
@@ -575,7 +570,7 @@ export class StreamableSessionManager {
         { authInfo },
       );
       const answer = await init.text();
-      if ((init.status >= 400 && init.status < 500) || carriesJsonRpcError(answer))
+      if (init.status >= 400 && init.status < 500)
         throw new UnrestorableSessionError(
           `replaying initialize answered ${init.status}: ${answer.slice(0, 200)}`,
         );
@@ -688,23 +683,6 @@ function applyLoggingLevel(session: LiveSession, sessionId: string, level: strin
   if (level === undefined) levels.delete(sessionId);
   else levels.set(sessionId, level);
   session.loggingLevel = level;
-}
-
-/** Whether a JSON or SSE response body carries a JSON-RPC error (an initialize the server refused). */
-function carriesJsonRpcError(body: string): boolean {
-  const payloads = body.trimStart().startsWith('{')
-    ? [body]
-    : body
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5));
-  return payloads.some((payload) => {
-    try {
-      return 'error' in (JSON.parse(payload) as object);
-    } catch {
-      return false;
-    }
-  });
 }
 
 function replayRequest(message: Record<string, unknown> | unknown[], sessionId?: string): Request {
