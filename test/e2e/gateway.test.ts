@@ -220,11 +220,14 @@ describe('the gateway in front of two replicas of stateful MCP servers', () => {
       expect(answer.status).toBe(status);
       expect(answer.json).toMatchObject({ jsonrpc: '2.0', error: { code: expect.any(Number) }, id: null });
       // nginx passed the target on as sent, and a node answered it: the gateway refused it.
+      // nginx writes a line after the answer has gone out, so the previous test's last line may land after
+      // `before`: look only at this request's lines.
+      const request = `POST ${path} HTTP/1.1`;
       const lines = await waitFor('the access log line', async () => {
-        const after = (await cluster.nginx.accessLines()).slice(before);
+        const after = (await cluster.nginx.accessLines()).slice(before).filter((line) => line.request === request);
         return after.length > 0 ? after : undefined;
       });
-      expect(lines.map((line) => [line.request, line.status])).toEqual([[`POST ${path} HTTP/1.1`, status]]);
+      expect(lines.map((line) => [line.request, line.status])).toEqual([[request, status]]);
     });
 
     it('answers 404 for a forged or foreign session token', async () => {
