@@ -45,23 +45,3 @@ export class RelayHandlers {
     return handler ? handler(envelope) : 'not-held';
   }
 }
-
-/**
- * How many times a message is sent when the target's confirmation is late. The receivers take each
- * message once (a 2024 stream drops a request id it already took; a 2025 session ignores an answer
- * to a request it no longer waits for), so a retry never runs a request twice.
- */
-const ATTEMPTS_WHEN_LATE = 2;
-
-/** `relay.send`, sent again while the outcome is `timeout`. */
-export async function sendWithRetries(
-  relay: NodeRelay,
-  address: string,
-  envelope: RelayEnvelope,
-): Promise<RelayOutcome> {
-  let outcome: RelayOutcome = 'timeout';
-  for (let attempt = 1; attempt <= ATTEMPTS_WHEN_LATE && outcome === 'timeout'; attempt++) {
-    outcome = await relay.send(address, envelope);
-  }
-  return outcome;
-}

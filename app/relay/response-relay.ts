@@ -1,6 +1,6 @@
 import { isJSONRPCResponse, type JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Logger } from '../logger.js';
-import { type NodeRelay, sendWithRetries } from './node-relay.js';
+import type { NodeRelay } from './node-relay.js';
 import { addresseeOf } from './request-id-namespace.js';
 
 /**
@@ -27,7 +27,7 @@ export async function relayForeignResponses(
   }
   if (byAddress.size === 0) return { local: body };
   for (const [address, addressed] of byAddress) {
-    const outcome = await sendWithRetries(relay, address, {
+    const outcome = await relay.send(address, {
       kind: 'session-responses',
       sessionId,
       messages: addressed,

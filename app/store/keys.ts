@@ -34,6 +34,11 @@ export function createKeys(prefix: string) {
      * A node's channels and registry entry share the `{address}` tag: one shard per node.
      */
     relayChannel: (address: string) => `${prefix}relay:{${address}}`,
+    /**
+     * The messages relayed to the node process at `address` and not yet taken (a list): peers push,
+     * its relay channel rings the doorbell (app/relay/redis-relay.ts).
+     */
+    relayInbox: (address: string) => `${prefix}relay:{${address}}:inbox`,
     /** Present while the node process at `address` is alive (app/relay/node-registry.ts). */
     liveNode: (address: string) => `${prefix}node:{${address}}`,
     /**

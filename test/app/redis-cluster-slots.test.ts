@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../app/errors.js';
 import { createLogger } from '../../app/logger.js';
 import { createMetrics } from '../../app/metrics.js';
+import { RedisNodeRelay } from '../../app/relay/redis-relay.js';
 import { createRedisStreamOwners } from '../../app/relay/stream-owners.js';
 import { newSessionId } from '../../app/sessions/session-id.js';
 import { createCommandHealth } from '../../app/store/command-health.js';
@@ -135,6 +136,32 @@ describe('one hash slot per script and per multi-key command (a real 3-shard Red
     expect(await store.sessions.remove(sessionId)).toBe(true);
     expect(await store.sessions.touch(sessionId)).toBeNull();
     await store.close();
+    // A relayed message, through the target's inbox and doorbell (one script on the target's shard).
+    const subscribers = ['relay-a', 'relay-b'].map((nodeId) =>
+      connectRedis(
+        { url: cluster.url, cluster: true },
+        { logger, role: 'subscriber', nodeId, subscriber: true },
+      ),
+    );
+    const [relayA, relayB] = subscribers.map(
+      (subscriber, i) =>
+        new RedisNodeRelay({ publisher: redis, subscriber, keys, nodeId: `relay-${i}`, logger }),
+    ) as [RedisNodeRelay, RedisNodeRelay];
+    const received: unknown[] = [];
+    relayB.onEnvelope('session-responses', async (envelope) => {
+      received.push(envelope);
+      return 'delivered';
+    });
+    await Promise.all([relayA.start(), relayB.start()]);
+    const envelope = {
+      kind: 'session-responses' as const,
+      sessionId,
+      messages: [{ jsonrpc: '2.0' as const, id: 1, result: {} }],
+    };
+    expect(await relayA.send(relayB.address, envelope)).toBe('delivered');
+    expect(received).toEqual([envelope]);
+    await Promise.all([relayA.close(), relayB.close()]);
+    for (const subscriber of subscribers) subscriber.disconnect();
 
     // Each script ran on the shard that owns its keys, which caches it: a script no store ran
     // (added without a caller here) shows up as missing.
@@ -166,7 +193,12 @@ describe('one hash slot per script and per multi-key command (a real 3-shard Red
     ];
     expect((await slotsOf(principalKeys)).size).toBe(1);
     const address = 'node-a.0123abcd';
-    const nodeKeys = [keys.relayChannel(address), keys.liveNode(address), keys.nodeProbe(address)];
+    const nodeKeys = [
+      keys.relayChannel(address),
+      keys.relayInbox(address),
+      keys.liveNode(address),
+      keys.nodeProbe(address),
+    ];
     expect((await slotsOf(nodeKeys)).size).toBe(1);
   });
 });

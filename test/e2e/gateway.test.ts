@@ -224,7 +224,9 @@ describe('the gateway in front of two replicas of stateful MCP servers', () => {
       // `before`: look only at this request's lines.
       const request = `POST ${path} HTTP/1.1`;
       const lines = await waitFor('the access log line', async () => {
-        const after = (await cluster.nginx.accessLines()).slice(before).filter((line) => line.request === request);
+        const after = (await cluster.nginx.accessLines())
+          .slice(before)
+          .filter((line) => line.request === request);
         return after.length > 0 ? after : undefined;
       });
       expect(lines.map((line) => [line.request, line.status])).toEqual([[request, status]]);

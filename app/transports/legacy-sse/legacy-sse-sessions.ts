@@ -14,7 +14,7 @@ import type { ServerFactory } from '../../mcp/server-factory.js';
 import type { Metrics } from '../../metrics.js';
 import type { PrincipalQuotas, StreamLease } from '../../quotas/principal-quotas.js';
 import { QUOTA_EXCEEDED_STATUS, QuotaExceededError } from '../../quotas/quota-exceeded.js';
-import { type NodeRelay, type RelayEnvelope, sendWithRetries } from '../../relay/node-relay.js';
+import type { NodeRelay, RelayEnvelope } from '../../relay/node-relay.js';
 import { sendServerEvent } from '../../relay/server-events.js';
 import type { StreamOwnerRegistry } from '../../relay/stream-owners.js';
 import { negotiatedVersion } from '../../sessions/negotiated-version.js';
@@ -39,7 +39,7 @@ interface LiveSseSession {
   record: SessionRecord;
   /** This stream, counted against its principal's QUOTA_STREAMS_PER_PRINCIPAL. */
   streamLease: StreamLease;
-  /** Ids of the requests this stream took: a request sent again (a relay retried) runs once. */
+  /** Ids of the requests this stream took: a request sent again (a client re-sending after a 503) runs once. */
   taken: RecentIds;
 }
 
@@ -218,7 +218,7 @@ export class LegacySseSessions {
     }
     const owner = await this.options.owners.ownerOf(sessionId);
     if (owner === null || owner === this.options.relay.address) return gone(sessionId);
-    const outcome = await sendWithRetries(this.options.relay, owner, {
+    const outcome = await this.options.relay.send(owner, {
       kind: 'sse-messages',
       sessionId,
       messages,
