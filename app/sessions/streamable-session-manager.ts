@@ -2,6 +2,7 @@ import {
   type AuthInfo,
   type EventStore,
   isInitializeRequest,
+  isJSONRPCRequest,
   type McpServer,
   type ServerCapabilities,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -24,7 +25,7 @@ import { QuotaExceededError } from '../quotas/quota-exceeded.js';
 import type { NodeRelay } from '../relay/node-relay.js';
 import { namespaceServerRequests } from '../relay/request-id-namespace.js';
 import { relayForeignResponses } from '../relay/response-relay.js';
-import type { SessionEventStores } from '../store/event-store.js';
+import { type SessionEventStores, withRequestIdsOfPost } from '../store/event-store.js';
 import type { SessionRecord, SessionStore } from '../store/types.js';
 import { GET_STREAM_ID, GetStreamHub, getStreamEventId, resumePositionOf } from './get-streams.js';
 import { negotiatedVersion } from './negotiated-version.js';
@@ -264,7 +265,7 @@ export class StreamableSessionManager {
         await this.options.store.setLoggingLevel(sessionId, level);
         applyLoggingLevel(session, sessionId, level);
       }
-      response = await session.transport.handleRequest(request, options);
+      response = await serveCarryingRequestIds(session.transport, request, options);
     } catch (err) {
       if (session) this.release(sessionId, session);
       if (err instanceof SessionGoneError) return sessionNotFoundResponse();
@@ -400,7 +401,7 @@ export class StreamableSessionManager {
     });
     let response: Response;
     try {
-      response = await session.transport.handleRequest(request, options);
+      response = await serveCarryingRequestIds(session.transport, request, options);
     } catch (err) {
       this.options.quotas?.releaseSession(principal, sessionId); // tenant-limits
       await session.server.close();
@@ -697,4 +698,22 @@ function replayRequest(message: Record<string, unknown> | unknown[], sessionId?:
     headers,
     body: JSON.stringify(message),
   });
+}
+
+/**
+ * `transport.handleRequest`, with the ids of the requests a POST carries known to the event store:
+ * they go into the ids of the stream's events (StreamOrigin), so a node the client resumes on
+ * after this one died can answer them.
+ */
+function serveCarryingRequestIds(
+  transport: WebStandardStreamableHTTPServerTransport,
+  request: Request,
+  options: { parsedBody?: unknown; authInfo?: AuthInfo },
+): Promise<Response> {
+  const body = options.parsedBody;
+  const requestIds = (Array.isArray(body) ? body : [body]).flatMap((message: unknown) =>
+    isJSONRPCRequest(message) ? [message.id] : [],
+  );
+  if (requestIds.length === 0) return transport.handleRequest(request, options);
+  return withRequestIdsOfPost(requestIds, () => transport.handleRequest(request, options));
 }

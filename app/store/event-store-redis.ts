@@ -1,13 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
+import { JsonRpcCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
   type EventStoreLimits,
+  encodeOrigin,
   formatEventId,
   InvalidEventIdError,
   isReplayable,
   isValidStreamId,
   parseEventId,
+  requestIdsOfPost,
   type SessionEventStores,
 } from './event-store.js';
 import type { Keys } from './keys.js';
@@ -82,14 +85,31 @@ export function createRedisEventStores(deps: {
     forSession(sessionId: string): EventStore {
       /** The last position minted for this session's POST streams on this instance. */
       let sequence = 0;
+      /** The origin of each open request stream of this instance, carried by its event ids. */
+      const origins = new Map<StreamId, { encoded: string; unanswered: number }>();
+      const originOf = (streamId: StreamId, message: JSONRPCMessage) => {
+        const origin = origins.get(streamId);
+        if (origin && isResponse(message) && --origin.unanswered <= 0) origins.delete(streamId);
+        return origin?.encoded;
+      };
       return {
         async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
           if (!isValidStreamId(streamId))
             throw new Error(`refusing to store events for stream id ${streamId}`);
           // The SDK writes a priming event (`{}`, nothing to replay) first on each new stream, only
-          // to hand the client an id to resume from. The start of the stream is that id.
-          if (!isReplayable(message)) return formatEventId(streamId, STREAM_START);
+          // to hand the client an id to resume from. The start of the stream is that id, and it
+          // names the stream's origin: this process and the requests it runs.
+          if (!isReplayable(message)) {
+            const requestIds = requestIdsOfPost();
+            const encoded =
+              requestIds && requestIds.length > 0 && deps.writer
+                ? encodeOrigin({ writer: deps.writer.address, requestIds })
+                : undefined;
+            if (encoded) origins.set(streamId, { encoded, unanswered: requestIds?.length ?? 0 });
+            return formatEventId(streamId, STREAM_START, encoded);
+          }
           const position = `0-${++sequence}`;
+          const origin = originOf(streamId, message);
           // Redis unreachable or failing over: the message is still delivered live, unstored (the
           // SDK transport would send nothing if this threw, and the client would wait forever).
           const appended = append(sessionId, streamId, position, message).catch((err: unknown) =>
@@ -101,7 +121,7 @@ export function createRedisEventStores(deps: {
           // 409 "Stream already has an active connection" (test/e2e/ingress-roll.test.ts, 3 runs of
           // 4), a race in the SDK transport not understood yet.
           if (!isResponse(message)) await appended;
-          return formatEventId(streamId, position);
+          return formatEventId(streamId, position, origin);
         },
         async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
           return parseEventId(eventId)?.streamId;
@@ -109,6 +129,7 @@ export function createRedisEventStores(deps: {
         async replayEventsAfter(lastEventId, { send }): Promise<StreamId> {
           const parsed = parseEventId(lastEventId);
           if (!parsed) throw new InvalidEventIdError();
+          const { streamId, origin, encodedOrigin } = parsed;
           const key = keys.sessionEvents(sessionId);
           // Positions are the stream's own sequence: read the session's Stream (capped) and keep
           // that stream's later entries.
@@ -116,13 +137,15 @@ export function createRedisEventStores(deps: {
           // A request's stream may be resumed here while the request still runs on the node
           // that received it. This node cannot take over that stream (the SDK closes a resumed
           // request stream it does not own once this returns), so it follows the stored events
-          // until the response is among them, or until the follow window ends and the client
-          // resumes again.
+          // until every request of the stream is answered, or until the follow window ends and the
+          // client resumes again.
           const startedAt = Date.now();
           const deadline = startedAt + RESUME_FOLLOW_MS;
+          const unanswered = new Set<string | number>(origin?.requestIds);
           let storedAny = false;
           let cursor = '-';
-          let writer: string | undefined;
+          let last = after;
+          let writer = origin?.writer;
           let writerCheckedAt = startedAt;
           for (;;) {
             const entries = await redis.xrange(key, cursor, '+', 'COUNT', limits.maxEventsPerStream);
@@ -130,39 +153,71 @@ export function createRedisEventStores(deps: {
             for (const [entryId, fields] of entries) {
               cursor = `(${entryId}`;
               const entry = fieldsOf(fields);
-              if (entry.s !== parsed.streamId) continue;
+              if (entry.s !== streamId) continue;
               storedAny = true;
               writer = entry.w || writer;
               const position = entry.n ?? STREAM_START;
-              if (!isAfter(position, after)) continue;
               const message = JSON.parse(entry.m ?? '{}') as JSONRPCMessage;
               if (!isReplayable(message)) continue;
-              await send(formatEventId(parsed.streamId, position), message);
-              answered ||= isResponse(message);
+              // A response the client already has still counts as an answer.
+              if (isResponse(message)) {
+                unanswered.delete((message as { id: string | number }).id);
+                answered ||= unanswered.size === 0;
+              }
+              if (!isAfter(position, after)) continue;
+              last = position;
+              await send(formatEventId(streamId, position, encodedOrigin), message);
             }
             if (answered) break;
             if (entries.length === limits.maxEventsPerStream) continue; // more to read at once
             if (Date.now() >= deadline) break;
-            if (!storedAny && Date.now() >= startedAt + RESUME_FIRST_EVENT_MS) break;
-            // The node running the request died (kill -9, a crash): its answer will never be stored.
-            // End here rather than hold the client for the whole window; it resumes or gives up.
+            // Without an origin (an id from before origins were carried) nothing says whom to
+            // ask: a request that stored nothing yet is given up on early.
+            if (!origin && !storedAny && Date.now() >= startedAt + RESUME_FIRST_EVENT_MS) break;
+            // The node running the request died (kill -9, a crash): its answers will never be
+            // stored. Answer its requests with an error, so the client's calls fail rather than
+            // wait for their timeouts; without an origin, end here and let the client resume.
             if (writer && deps.writer && Date.now() - writerCheckedAt >= WRITER_CHECK_MS) {
               writerCheckedAt = Date.now();
               if (writer !== deps.writer.address && !(await deps.writer.isAlive(writer))) {
                 deps.logger?.info(
-                  { sessionId, streamId: parsed.streamId },
+                  { sessionId, streamId, unanswered: unanswered.size },
                   'stopped following a request whose node is gone',
                 );
+                for (const id of unanswered) {
+                  last = nextPosition(last);
+                  await send(formatEventId(streamId, last, encodedOrigin), writerGoneError(id));
+                }
                 break;
               }
             }
             await sleep(RESUME_POLL_MS);
           }
-          return parsed.streamId;
+          return streamId;
         },
       };
     },
   };
+}
+
+/** The answer to a request whose node died before answering it. */
+function writerGoneError(id: string | number): JSONRPCMessage {
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: JsonRpcCode.InternalError,
+      message:
+        'Internal error: the server node running this request stopped before answering it; it may or may not have run',
+      data: { reason: 'node_gone' },
+    },
+  };
+}
+
+/** The position after `position` in a request stream (`0-<n>`: one writer, one counter). */
+function nextPosition(position: string): string {
+  const [ms, seq] = position.split('-').map(BigInt) as [bigint, bigint];
+  return `${ms}-${seq + 1n}`;
 }
 
 function isResponse(message: JSONRPCMessage): boolean {

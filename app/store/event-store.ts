@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EventStore } from '@modelcontextprotocol/server';
 
 /**
@@ -23,20 +24,64 @@ const POSITION = /^(\d{1,20})-(\d{1,20})$/;
 const U64_MAX = 2n ** 64n - 1n;
 
 /**
- * An event id is `<streamId>_<position>`. It is parsed from the right, at the last `_`: stream
- * ids contain underscores (`_GET_stream`), positions never do.
+ * Where a request stream came from: the node process running its request (its relay address) and
+ * the ids of the requests its POST carried. A node resuming the stream for a client needs both once
+ * that process has died: it then answers those requests with an error, where the client would
+ * otherwise wait for answers that will never come.
  */
-export function formatEventId(streamId: string, position: string): string {
-  return `${streamId}_${position}`;
+export interface StreamOrigin {
+  writer: string;
+  requestIds: (string | number)[];
 }
 
-export function parseEventId(eventId: string): { streamId: string; position: string } | undefined {
+/** Origins above this size (many or long request ids) are left out of event ids. */
+const MAX_ORIGIN_HEX = 512;
+const WRITER = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * An event id is `<streamId>_<position>`, then `~<origin>` (StreamOrigin, as hex of its JSON) on
+ * request streams: the client hands it back as `Last-Event-ID`, so a node that never saw the POST
+ * knows whom to ask and whom to answer. It is parsed from the right, at the last `_`: stream ids
+ * contain underscores (`_GET_stream`), positions and origins never do.
+ */
+export function formatEventId(streamId: string, position: string, origin?: string): string {
+  return origin === undefined ? `${streamId}_${position}` : `${streamId}_${position}~${origin}`;
+}
+
+/** A StreamOrigin as it goes into event ids, or undefined when too large to carry. */
+export function encodeOrigin(origin: StreamOrigin): string | undefined {
+  const hex = Buffer.from(JSON.stringify([origin.writer, origin.requestIds])).toString('hex');
+  return hex.length <= MAX_ORIGIN_HEX ? hex : undefined;
+}
+
+function decodeOrigin(hex: string): StreamOrigin | undefined {
+  if (!/^(?:[0-9a-f]{2})+$/.test(hex) || hex.length > MAX_ORIGIN_HEX) return undefined;
+  try {
+    const [writer, requestIds] = JSON.parse(Buffer.from(hex, 'hex').toString('utf8')) as unknown[];
+    if (typeof writer !== 'string' || !WRITER.test(writer) || !Array.isArray(requestIds)) return undefined;
+    if (
+      !requestIds.every(
+        (id) => typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id)),
+      )
+    )
+      return undefined;
+    return { writer, requestIds: requestIds as (string | number)[] };
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseEventId(
+  eventId: string,
+): { streamId: string; position: string; origin?: StreamOrigin; encodedOrigin?: string } | undefined {
   const split = eventId.lastIndexOf('_');
   if (split <= 0) return undefined;
   const streamId = eventId.slice(0, split);
-  const position = eventId.slice(split + 1);
-  if (!STREAM_ID.test(streamId) || !isStreamPosition(position)) return undefined;
-  return { streamId, position };
+  const [position = '', encodedOrigin, ...rest] = eventId.slice(split + 1).split('~');
+  if (!STREAM_ID.test(streamId) || !isStreamPosition(position) || rest.length > 0) return undefined;
+  if (encodedOrigin === undefined) return { streamId, position };
+  const origin = decodeOrigin(encodedOrigin);
+  return origin ? { streamId, position, origin, encodedOrigin } : undefined;
 }
 
 /** `<ms>-<seq>`, each within u64: beyond that is no id this server issued (400, not a failed XRANGE). */
@@ -60,4 +105,20 @@ export class InvalidEventIdError extends Error {
     super('Last-Event-ID is not an event id this server issued (expected <streamId>_<position>)');
     this.name = 'InvalidEventIdError';
   }
+}
+
+const requestsOfPost = new AsyncLocalStorage<(string | number)[]>();
+
+/**
+ * Runs `serve` (a POST handed to the SDK transport) with the ids of the requests it carries known
+ * to the event store, which puts them in the new stream's origin (StreamOrigin): the SDK's
+ * `storeEvent` is told only the stream's id.
+ */
+export function withRequestIdsOfPost<T>(requestIds: (string | number)[], serve: () => T): T {
+  return requestsOfPost.run(requestIds, serve);
+}
+
+/** The ids of the requests in the POST being served, inside withRequestIdsOfPost. */
+export function requestIdsOfPost(): (string | number)[] | undefined {
+  return requestsOfPost.getStore();
 }

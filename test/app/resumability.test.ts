@@ -57,21 +57,55 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     expect(messages[2]).toMatchObject({ id: 43, result: { content: [{ text: 'Counted down 3 s.' }] } });
   });
 
-  it('stops following, within seconds, a call whose node died (instead of the whole 30 s window)', async () => {
+  it('answers, within seconds, a call whose node died with an error, instead of leaving the client waiting', async () => {
     const doomed = await startAppNode({
       nodeId: 'r-doomed',
       env: clusterEnv(redis, { EVENT_STREAM_MAX_EVENTS: '50' }),
     });
     const sessionId = await initialize(doomed.url);
+    // One call had sent progress when its node died, one had sent nothing but the priming event.
     const { first } = await countdownThenLoseStream(doomed.url, sessionId, 44);
+    const { priming } = await countdownThenLoseStream(doomed.url, sessionId, 45, {
+      progress: false,
+      seconds: 30,
+    });
     doomed.kill('SIGKILL');
     await doomed.exited;
     const resumedAt = performance.now();
-    const replayed = (await resume(nodes[1]!.url, sessionId, first.id!)).map((e) => JSON.parse(e.data));
+    const [afterProgress = [], afterPriming] = await Promise.all(
+      [first.id!, priming.id!].map(async (lastEventId) =>
+        (await resume(nodes[1]!.url, sessionId, lastEventId)).map((e) => JSON.parse(e.data)),
+      ),
+    );
     // The node registry forgets a killed node within 3 s; the follower checks every second.
     expect(performance.now() - resumedAt).toBeLessThan(8_000);
-    expect(replayed.some((m) => 'result' in m)).toBe(false);
+    const nodeGone = (id: number) => ({
+      jsonrpc: '2.0',
+      id,
+      error: {
+        code: -32603,
+        message: expect.stringContaining('stopped before answering'),
+        data: { reason: 'node_gone' },
+      },
+    });
+    expect(afterProgress.filter((m) => 'result' in m || 'error' in m)).toEqual([nodeGone(44)]);
+    expect(afterPriming).toEqual([nodeGone(45)]);
   }, 20_000);
+
+  it('follows a call that has stored nothing yet for as long as its node lives', async () => {
+    const sessionId = await initialize(nodes[0]!.url);
+    const { priming } = await countdownThenLoseStream(nodes[0]!.url, sessionId, 46, {
+      progress: false,
+      seconds: 3,
+    });
+    const replayed = (await resume(nodes[1]!.url, sessionId, priming.id!)).map((e) => JSON.parse(e.data));
+    expect(replayed).toEqual([
+      expect.objectContaining({
+        id: 46,
+        result: expect.objectContaining({ content: [{ type: 'text', text: 'Counted down 3 s.' }] }),
+      }),
+    ]);
+  });
 
   it('resumes a standalone GET stream on another node: every event since, once, even those published while no node held it', async () => {
     const sessionId = await initialize(nodes[0]!.url);
@@ -129,12 +163,15 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     await publisher.client.close();
   });
 
-  it('refuses a Last-Event-ID it never issued, positions beyond 64 bits included, with 400', async () => {
+  it('refuses a Last-Event-ID it never issued, positions beyond 64 bits and forged origins included, with 400', async () => {
     const sessionId = await initialize(nodes[0]!.url);
     for (const lastEventId of [
       'not-an-event-id',
       '_GET_stream_18446744073709551616-0',
       '5f0c7a1e-0000-4000-8000-000000000000_0-18446744073709551616',
+      // An origin that is not hex of [writer, request ids].
+      '5f0c7a1e-0000-4000-8000-000000000000_0-1~zz',
+      `5f0c7a1e-0000-4000-8000-000000000000_0-1~${Buffer.from('["a b",[1]]').toString('hex')}`,
     ]) {
       const response = await fetch(new URL('/mcp', nodes[1]!.url), {
         headers: { ...headers(sessionId), 'last-event-id': lastEventId },
@@ -258,7 +295,16 @@ async function collect(events: ReturnType<typeof readEvents>): Promise<SseEvent[
 }
 
 /** Starts a 3 s countdown on a node, reads the priming event and the first progress, then drops the stream. */
-async function countdownThenLoseStream(baseUrl: string, sessionId: string, id: number) {
+/**
+ * Starts a countdown and drops its stream after the first progress event (with `progress: false`,
+ * right after the priming event: nothing of the call is stored yet).
+ */
+async function countdownThenLoseStream(
+  baseUrl: string,
+  sessionId: string,
+  id: number,
+  { progress = true, seconds = 3 } = {},
+) {
   const controller = new AbortController();
   const call = await fetch(new URL('/mcp', baseUrl), {
     method: 'POST',
@@ -267,15 +313,19 @@ async function countdownThenLoseStream(baseUrl: string, sessionId: string, id: n
       jsonrpc: '2.0',
       id,
       method: 'tools/call',
-      params: { name: 'countdown', arguments: { seconds: 3 }, _meta: { progressToken: `p${id}` } },
+      params: {
+        name: 'countdown',
+        arguments: { seconds },
+        ...(progress ? { _meta: { progressToken: `p${id}` } } : {}),
+      },
     }),
     signal: controller.signal,
   });
   const events = readEvents(call);
   const priming = await events.next();
-  const first = await events.next();
+  const first = progress ? await events.next() : undefined;
   controller.abort(); // the client loses its stream; the call goes on where it runs
-  return { priming, first };
+  return { priming, first: first as SseEvent };
 }
 
 /** Resumes a session's GET stream with Last-Event-ID and reads `count` events after its priming event. */
