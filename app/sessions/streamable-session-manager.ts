@@ -25,7 +25,7 @@ import { QuotaExceededError } from '../quotas/quota-exceeded.js';
 import type { NodeRelay } from '../relay/node-relay.js';
 import { namespaceServerRequests } from '../relay/request-id-namespace.js';
 import { relayForeignResponses } from '../relay/response-relay.js';
-import { type SessionEventStores, withRequestIdsOfPost } from '../store/event-store.js';
+import { type SessionEventStores, withStreamContext } from '../store/event-store.js';
 import type { SessionRecord, SessionStore } from '../store/types.js';
 import { GET_STREAM_ID, GetStreamHub, getStreamEventId, resumePositionOf } from './get-streams.js';
 import { negotiatedVersion } from './negotiated-version.js';
@@ -265,7 +265,7 @@ export class StreamableSessionManager {
         await this.options.store.setLoggingLevel(sessionId, level);
         applyLoggingLevel(session, sessionId, level);
       }
-      response = await serveCarryingRequestIds(session.transport, request, options);
+      response = await serveWithStreamContext(session.transport, request, options);
     } catch (err) {
       if (session) this.release(sessionId, session);
       if (err instanceof SessionGoneError) return sessionNotFoundResponse();
@@ -401,7 +401,7 @@ export class StreamableSessionManager {
     });
     let response: Response;
     try {
-      response = await serveCarryingRequestIds(session.transport, request, options);
+      response = await serveWithStreamContext(session.transport, request, options);
     } catch (err) {
       this.options.quotas?.releaseSession(principal, sessionId); // tenant-limits
       await session.server.close();
@@ -701,19 +701,23 @@ function replayRequest(message: Record<string, unknown> | unknown[], sessionId?:
 }
 
 /**
- * `transport.handleRequest`, with the ids of the requests a POST carries known to the event store:
- * they go into the ids of the stream's events (StreamOrigin), so a node the client resumes on
- * after this one died can answer them.
+ * `transport.handleRequest`, with what the event store must know of the request (StreamContext):
+ * the ids of the requests a POST carries go into the ids of its stream's events, so a node the
+ * client resumes on after this one died can answer them; a resumed stream stops following its call
+ * once its client leaves.
  */
-function serveCarryingRequestIds(
+function serveWithStreamContext(
   transport: WebStandardStreamableHTTPServerTransport,
   request: Request,
   options: { parsedBody?: unknown; authInfo?: AuthInfo },
 ): Promise<Response> {
+  if (request.method === 'GET') {
+    return withStreamContext({ clientGone: request.signal }, () => transport.handleRequest(request, options));
+  }
   const body = options.parsedBody;
   const requestIds = (Array.isArray(body) ? body : [body]).flatMap((message: unknown) =>
     isJSONRPCRequest(message) ? [message.id] : [],
   );
   if (requestIds.length === 0) return transport.handleRequest(request, options);
-  return withRequestIdsOfPost(requestIds, () => transport.handleRequest(request, options));
+  return withStreamContext({ requestIds }, () => transport.handleRequest(request, options));
 }

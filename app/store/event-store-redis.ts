@@ -3,6 +3,7 @@ import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontex
 import { JsonRpcCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
+  currentStreamContext,
   type EventStoreLimits,
   encodeOrigin,
   formatEventId,
@@ -10,7 +11,6 @@ import {
   isReplayable,
   isValidStreamId,
   parseEventId,
-  requestIdsOfPost,
   type SessionEventStores,
 } from './event-store.js';
 import type { Keys } from './keys.js';
@@ -100,7 +100,7 @@ export function createRedisEventStores(deps: {
           // to hand the client an id to resume from. The start of the stream is that id, and it
           // names the stream's origin: this process and the requests it runs.
           if (!isReplayable(message)) {
-            const requestIds = requestIdsOfPost();
+            const requestIds = currentStreamContext()?.requestIds;
             const encoded =
               requestIds && requestIds.length > 0 && deps.writer
                 ? encodeOrigin({ writer: deps.writer.address, requestIds })
@@ -139,6 +139,7 @@ export function createRedisEventStores(deps: {
           // request stream it does not own once this returns), so it follows the stored events
           // until every request of the stream is answered, or until the follow window ends and the
           // client resumes again.
+          const clientGone = currentStreamContext()?.clientGone;
           const startedAt = Date.now();
           const deadline = startedAt + RESUME_FOLLOW_MS;
           const unanswered = new Set<string | number>(origin?.requestIds);
@@ -168,7 +169,7 @@ export function createRedisEventStores(deps: {
               last = position;
               await send(formatEventId(streamId, position, encodedOrigin), message);
             }
-            if (answered) break;
+            if (answered || clientGone?.aborted) break;
             if (entries.length === limits.maxEventsPerStream) continue; // more to read at once
             if (Date.now() >= deadline) break;
             // Without an origin (an id from before origins were carried) nothing says whom to

@@ -107,18 +107,25 @@ export class InvalidEventIdError extends Error {
   }
 }
 
-const requestsOfPost = new AsyncLocalStorage<(string | number)[]>();
-
-/**
- * Runs `serve` (a POST handed to the SDK transport) with the ids of the requests it carries known
- * to the event store, which puts them in the new stream's origin (StreamOrigin): the SDK's
- * `storeEvent` is told only the stream's id.
- */
-export function withRequestIdsOfPost<T>(requestIds: (string | number)[], serve: () => T): T {
-  return requestsOfPost.run(requestIds, serve);
+/** What the SDK's EventStore calls are not told about the HTTP request they serve. */
+export interface StreamContext {
+  /** The ids of the requests a POST carries: they go into its stream's origin (StreamOrigin). */
+  requestIds?: (string | number)[];
+  /** Aborts when the client of a resumed stream leaves: following its call stops. */
+  clientGone?: AbortSignal;
 }
 
-/** The ids of the requests in the POST being served, inside withRequestIdsOfPost. */
-export function requestIdsOfPost(): (string | number)[] | undefined {
-  return requestsOfPost.getStore();
+const streamContext = new AsyncLocalStorage<StreamContext>();
+
+/**
+ * Runs `serve` (a request handed to the SDK transport) with `context` known to the event store:
+ * the SDK's `storeEvent` is told only a stream id, and `replayEventsAfter` nothing of its client.
+ */
+export function withStreamContext<T>(context: StreamContext, serve: () => T): T {
+  return streamContext.run(context, serve);
+}
+
+/** The context of the request being served, inside withStreamContext. */
+export function currentStreamContext(): StreamContext | undefined {
+  return streamContext.getStore();
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryEventStores } from '../../app/store/event-store-memory.js';
 import { createRedisEventStores } from '../../app/store/event-store-redis.js';
 import { createKeys } from '../../app/store/keys.js';
-import { type AppNode, clusterEnv, startAppNode } from '../helpers/app-node.js';
+import { type AppNode, clusterEnv, startAppNode, startTwoNodes, type TwoNodes } from '../helpers/app-node.js';
 import { connectModernClient } from '../helpers/clients.js';
 import { waitFor } from '../helpers/ports.js';
 import { headers, initialize, readEvents, type SseEvent } from '../helpers/raw-streamable.js';
@@ -255,6 +255,51 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     // of the other calls'.
     await store.storeEvent('stream-a', { jsonrpc: '2.0', id: 1, result: { content: [] } });
     expect(await replay(a[0]!)).toEqual(['stream-a_0-3:a2', 'stream-a_0-5:a3', 'stream-a_0-8:result']);
+  });
+});
+
+/**
+ * Review §1 finding 7: a client that left a resumed request stream was invisible, and its node
+ * went on reading Redis ten times a second for the whole follow window (30 s). Counted on a Redis
+ * of its own, which nothing else reads.
+ */
+describe('a resumed request stream whose client leaves (private Redis, two real nodes)', () => {
+  let two: TwoNodes;
+
+  beforeAll(async () => {
+    two = await startTwoNodes('leave', { EVENT_STREAM_MAX_EVENTS: '50' });
+  });
+
+  afterAll(() => two?.stop());
+
+  it('stops following the call once its client is gone', async () => {
+    const { a, b } = two;
+    const sessionId = await initialize(a.url);
+    const { priming } = await countdownThenLoseStream(a.url, sessionId, 7, { progress: false, seconds: 20 });
+    const plain = two.redis.client();
+    const xranges = async () => {
+      const stats = (await plain.info('commandstats')) as string;
+      return Number(/cmdstat_xrange:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    const controller = new AbortController();
+    // The SDK sends the headers only once the replay ends: the client leaves before they come.
+    const resumed = fetch(new URL('/mcp', b.url), {
+      headers: { ...headers(sessionId), 'last-event-id': priming.id! },
+      signal: controller.signal,
+    }).then(
+      () => 'answered',
+      () => 'left',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const whileFollowing = await xranges();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await xranges()).toBeGreaterThan(whileFollowing); // B follows the call
+    controller.abort();
+    expect(await resumed).toBe('left');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const afterLeaving = await xranges();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await xranges()).toBe(afterLeaving);
   });
 });
 
