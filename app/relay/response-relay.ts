@@ -32,10 +32,11 @@ export async function relayForeignResponses(
       sessionId,
       messages: addressed,
     });
-    if (outcome !== 'delivered') {
+    if (outcome === 'unreachable' || outcome === 'not-held') {
       // The node that asked died or dropped the session: its tool call is gone, and so is the
       // use of this answer. The client is told 202, as the SDK's transport does for answers
-      // to requests it no longer knows.
+      // to requests it no longer knows. (A `timeout` is a live node slow to confirm: the answer
+      // waits in its inbox, and it takes it.)
       logger.warn(
         { sessionId, address, outcome },
         'a client answered a server request nobody waits for any more',

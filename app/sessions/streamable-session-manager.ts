@@ -25,10 +25,11 @@ import { QuotaExceededError } from '../quotas/quota-exceeded.js';
 import type { NodeRelay } from '../relay/node-relay.js';
 import { namespaceServerRequests } from '../relay/request-id-namespace.js';
 import { relayForeignResponses } from '../relay/response-relay.js';
-import { type SessionEventStores, withStreamContext } from '../store/event-store.js';
+import { parseEventId, type SessionEventStores, withStreamContext } from '../store/event-store.js';
 import type { SessionRecord, SessionStore } from '../store/types.js';
 import { GET_STREAM_ID, GetStreamHub, getStreamEventId, resumePositionOf } from './get-streams.js';
 import { negotiatedVersion } from './negotiated-version.js';
+import { resumeRequestStream } from './resumed-request-stream.js';
 import { isWellFormedSessionId, newSessionId } from './session-id.js';
 
 /**
@@ -90,6 +91,12 @@ class UnrestorableSessionError extends Error {}
 
 /** Protocol versions whose clients accept an event with empty data (a priming event carrying only an id). */
 const PRIMING_SINCE = '2025-11-25';
+/**
+ * Resumed request streams one session may have open on one node at once. A client resumes each of
+ * its broken calls once (a handful); each follower reads Redis ten times a second while its call
+ * runs, so a client resuming without end is refused (429) rather than followed without bound.
+ */
+const MAX_RESUMED_STREAMS_PER_SESSION = 16;
 
 /** Marks the replayed initialize, so that the node never mistakes it for a client's. */
 const RESTORE_REQUEST_ID = 'mcp-fleet-restore';
@@ -115,6 +122,8 @@ export class StreamableSessionManager {
   private readonly purge: NodeJS.Timeout;
   /** Standalone GET streams: held outside the server instances, fed from the event log. */
   private readonly getStreams: GetStreamHub;
+  /** How many resumed request streams each session has open on this node (resumed-request-stream.ts). */
+  private readonly resumedStreams = new Map<string, number>();
   private readonly streamHeartbeat: NodeJS.Timeout;
   private capabilities: ServerCapabilities | undefined;
 
@@ -242,6 +251,35 @@ export class StreamableSessionManager {
       }
       if (lastEventId === null || after !== undefined)
         return this.openGetStream(request, sessionId, principal, after);
+      // A request's stream whose request runs on another node process: followed from the store.
+      const writer = parseEventId(lastEventId)?.origin?.writer;
+      if (writer !== undefined && writer !== this.options.relay?.address && this.options.eventStores) {
+        const refused = refuseUnlessEventStream(request);
+        if (refused) return refused;
+        const following = this.resumedStreams.get(sessionId) ?? 0;
+        if (following >= MAX_RESUMED_STREAMS_PER_SESSION) {
+          return jsonRpcErrorResponse(
+            429,
+            JsonRpcCode.ServerError,
+            `Too many resumed streams: this session follows ${following} calls on this node already`,
+            { data: { reason: 'too_many_resumed_streams' }, headers: { 'retry-after': '1' } },
+          );
+        }
+        this.resumedStreams.set(sessionId, following + 1);
+        return resumeRequestStream({
+          events: this.options.eventStores.forSession(sessionId),
+          lastEventId,
+          sessionId,
+          signal: request.signal,
+          heartbeatMs: this.options.heartbeatMs,
+          logger: this.options.logger,
+          ended: () => {
+            const left = (this.resumedStreams.get(sessionId) ?? 1) - 1;
+            if (left > 0) this.resumedStreams.set(sessionId, left);
+            else this.resumedStreams.delete(sessionId);
+          },
+        });
+      }
     }
     if (request.method === 'POST' && this.options.relay) {
       const relayed = await relayForeignResponses(
@@ -291,13 +329,8 @@ export class StreamableSessionManager {
     principal: string,
     after: LogPosition | undefined,
   ): Promise<Response> {
-    if (!request.headers.get('accept')?.includes('text/event-stream')) {
-      return jsonRpcErrorResponse(
-        406,
-        JsonRpcCode.ServerError,
-        'Not Acceptable: Client must accept text/event-stream',
-      );
-    }
+    const refused = refuseUnlessEventStream(request);
+    if (refused) return refused;
     const version = request.headers.get('mcp-protocol-version');
     if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
       return jsonRpcErrorResponse(
@@ -720,4 +753,14 @@ function serveWithStreamContext(
   );
   if (requestIds.length === 0) return transport.handleRequest(request, options);
   return withStreamContext({ requestIds }, () => transport.handleRequest(request, options));
+}
+
+/** 406 for a GET that does not accept an event stream, as the SDK transport answers. */
+function refuseUnlessEventStream(request: Request): Response | undefined {
+  if (request.headers.get('accept')?.includes('text/event-stream')) return undefined;
+  return jsonRpcErrorResponse(
+    406,
+    JsonRpcCode.ServerError,
+    'Not Acceptable: Client must accept text/event-stream',
+  );
 }

@@ -92,6 +92,30 @@ describe('resumable streams: Last-Event-ID on any node (real Redis, two real nod
     expect(afterPriming).toEqual([nodeGone(45)]);
   }, 20_000);
 
+  it('sends the headers of a resumed stream at once, then the progress of the running call as it comes', async () => {
+    const sessionId = await initialize(nodes[0]!.url);
+    const { first } = await countdownThenLoseStream(nodes[0]!.url, sessionId, 47, { seconds: 4 });
+    const startedAt = performance.now();
+    const resumed = await fetch(new URL('/mcp', nodes[1]!.url), {
+      headers: { ...headers(sessionId), 'last-event-id': first.id! },
+    });
+    expect(resumed.status).toBe(200);
+    expect(resumed.headers.get('content-type')).toBe('text/event-stream');
+    const headersAfter = performance.now() - startedAt;
+    const events = readEvents(resumed);
+    const next = await events.next();
+    const progressAfter = performance.now() - startedAt;
+    expect(JSON.parse(next.data)).toMatchObject({
+      method: 'notifications/progress',
+      params: { progress: 2 },
+    });
+    // The call ends about 3 s after the resume; its headers and its next progress came long before.
+    expect(headersAfter).toBeLessThan(1_000);
+    expect(progressAfter).toBeLessThan(2_000);
+    const rest = (await collect(events)).map((e) => JSON.parse(e.data));
+    expect(rest.at(-1)).toMatchObject({ id: 47, result: { content: [{ text: 'Counted down 4 s.' }] } });
+  });
+
   it('follows a call that has stored nothing yet for as long as its node lives', async () => {
     const sessionId = await initialize(nodes[0]!.url);
     const { priming } = await countdownThenLoseStream(nodes[0]!.url, sessionId, 46, {
@@ -272,6 +296,33 @@ describe('a resumed request stream whose client leaves (private Redis, two real 
 
   afterAll(() => two?.stop());
 
+  it('follows at most 16 resumed streams of one session on a node at once: 429 beyond, a place freed when one leaves', async () => {
+    const { a, b } = two;
+    const sessionId = await initialize(a.url);
+    const { priming } = await countdownThenLoseStream(a.url, sessionId, 8, { progress: false, seconds: 15 });
+    const controllers: AbortController[] = [];
+    const resume = () => {
+      const controller = new AbortController();
+      controllers.push(controller);
+      return fetch(new URL('/mcp', b.url), {
+        headers: { ...headers(sessionId), 'last-event-id': priming.id! },
+        signal: controller.signal,
+      });
+    };
+    const open = await Promise.all(Array.from({ length: 16 }, resume));
+    expect(open.map((r) => r.status)).toEqual(Array(16).fill(200));
+    const refused = await resume();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.json()).toMatchObject({ error: { data: { reason: 'too_many_resumed_streams' } } });
+    controllers[0]!.abort();
+    await waitFor('a freed place', async () => {
+      const again = await resume();
+      return again.status === 200 ? true : undefined;
+    });
+    for (const controller of controllers) controller.abort();
+  });
+
   it('stops following the call once its client is gone', async () => {
     const { a, b } = two;
     const sessionId = await initialize(a.url);
@@ -282,20 +333,15 @@ describe('a resumed request stream whose client leaves (private Redis, two real 
       return Number(/cmdstat_xrange:calls=(\d+)/.exec(stats)?.[1] ?? 0);
     };
     const controller = new AbortController();
-    // The SDK sends the headers only once the replay ends: the client leaves before they come.
-    const resumed = fetch(new URL('/mcp', b.url), {
+    const resumed = await fetch(new URL('/mcp', b.url), {
       headers: { ...headers(sessionId), 'last-event-id': priming.id! },
       signal: controller.signal,
-    }).then(
-      () => 'answered',
-      () => 'left',
-    );
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    });
+    expect(resumed.status).toBe(200);
     const whileFollowing = await xranges();
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await xranges()).toBeGreaterThan(whileFollowing); // B follows the call
     controller.abort();
-    expect(await resumed).toBe('left');
     await new Promise((resolve) => setTimeout(resolve, 300));
     const afterLeaving = await xranges();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -339,7 +385,6 @@ async function collect(events: ReturnType<typeof readEvents>): Promise<SseEvent[
   return all;
 }
 
-/** Starts a 3 s countdown on a node, reads the priming event and the first progress, then drops the stream. */
 /**
  * Starts a countdown and drops its stream after the first progress event (with `progress: false`,
  * right after the priming event: nothing of the call is stored yet).
