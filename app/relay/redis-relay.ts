@@ -188,26 +188,25 @@ export class RedisNodeRelay implements NodeRelay {
       });
   }
 
-  private receiveAck(payload: string): void {
-    let ack: Ack;
+  /** JSON from another node; a payload that is not is logged (`warning`) and dropped. */
+  private parse<T>(payload: string, warning: string): T | undefined {
     try {
-      ack = JSON.parse(payload) as Ack;
+      return JSON.parse(payload) as T;
     } catch {
-      this.deps.logger.warn('dropped a malformed relay ack');
-      return;
+      this.deps.logger.warn(warning);
+      return undefined;
     }
-    this.waiting.get(ack.id)?.(ack.outcome);
+  }
+
+  private receiveAck(payload: string): void {
+    const ack = this.parse<Ack>(payload, 'dropped a malformed relay ack');
+    if (ack) this.waiting.get(ack.id)?.(ack.outcome);
   }
 
   /** Hands one message from the inbox to its handler, then acknowledges it on the sender's channel. */
   private take(payload: string): void {
-    let delivery: Delivery;
-    try {
-      delivery = JSON.parse(payload) as Delivery;
-    } catch {
-      this.deps.logger.warn('dropped a malformed relayed message');
-      return;
-    }
+    const delivery = this.parse<Delivery>(payload, 'dropped a malformed relayed message');
+    if (!delivery) return;
     const { envelope } = delivery;
     this.handlers
       .dispatch(envelope)

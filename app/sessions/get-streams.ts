@@ -17,9 +17,22 @@ const REPLAY_BATCH = 500;
 export const MAX_QUEUED_BYTES = 1024 * 1024;
 
 const encoder = new TextEncoder();
-const KEEPALIVE = encoder.encode(': keepalive\n\n');
+export const KEEPALIVE = encoder.encode(': keepalive\n\n');
 /** Counts queued bytes; it holds no state, so every stream shares it. */
 const QUEUE_BY_BYTES = new ByteLengthQueuingStrategy({ highWaterMark: MAX_QUEUED_BYTES });
+
+/** A session's event stream as the SDK transport answers one: unbuffered by proxies, never cached. */
+export function eventStreamResponse(body: ReadableStream<Uint8Array>, sessionId: string): Response {
+  return new Response(body, {
+    headers: {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'mcp-session-id': sessionId,
+    },
+  });
+}
 
 export function getStreamEventId(position: LogPosition): string {
   return `${EVENT_ID_PREFIX}${position}`;
@@ -188,15 +201,7 @@ export class GetStreamHub {
         stream.close();
       });
     }
-    return new Response(body, {
-      headers: {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        'mcp-session-id': sessionId,
-      },
-    });
+    return eventStreamResponse(body, sessionId);
   }
 
   /** Ends the session's stream here (the session was deleted). */

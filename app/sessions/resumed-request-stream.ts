@@ -1,10 +1,9 @@
 import type { EventStore, JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Logger } from '../logger.js';
 import { withStreamContext } from '../store/event-store.js';
-import { MAX_QUEUED_BYTES } from './get-streams.js';
+import { eventStreamResponse, KEEPALIVE, MAX_QUEUED_BYTES } from './get-streams.js';
 
 const encoder = new TextEncoder();
-const KEEPALIVE = encoder.encode(': keepalive\n\n');
 
 /**
  * A request's stream resumed on a node that is not running the request (its event id's origin
@@ -77,14 +76,5 @@ export function resumeRequestStream(options: {
     },
     new ByteLengthQueuingStrategy({ highWaterMark: MAX_QUEUED_BYTES }),
   );
-  return new Response(body, {
-    status: 200,
-    headers: {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'mcp-session-id': sessionId,
-    },
-  });
+  return eventStreamResponse(body, sessionId);
 }
