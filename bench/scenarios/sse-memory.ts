@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type ClientRequest, request } from 'node:http';
 import type { BenchContext, ScenarioReport } from '../lib/context.js';
@@ -67,37 +68,10 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     await settle();
     const streamNodeIdle = sampleProcess(streamPid).rssBytes;
     const streamNodeIdleHeap = await heapUsed(streamNode.url, streamPid);
-    let next = 0;
-    const openOne = async () => {
-      while (next < sessions.length) {
-        const sessionId = sessions[next++] as string;
-        await new Promise<void>((resolve, reject) => {
-          const req = request(
-            {
-              host: target.hostname,
-              port: target.port,
-              path: target.pathname,
-              method: 'GET',
-              agent: false,
-              headers: { ...headers, 'mcp-session-id': sessionId },
-            },
-            (res) => {
-              res.resume(); // heartbeats are read and dropped
-              if (
-                res.statusCode === 200 &&
-                String(res.headers['content-type']).startsWith('text/event-stream')
-              )
-                resolve();
-              else reject(new Error(`GET stream answered ${res.statusCode}`));
-            },
-          );
-          req.on('error', reject);
-          req.end();
-          requests.push(req);
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: 32 }, openOne));
+    await openStreams(target, count, requests, (i) => ({
+      ...headers,
+      'mcp-session-id': sessions[i] as string,
+    }));
     await settle();
     const withStreams = sampleProcess(streamPid).rssBytes;
     const withStreamsHeap = await heapUsed(streamNode.url, streamPid);
@@ -105,6 +79,10 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     const perSession = (withSessionsHeap - idleHeap) / count;
     const perStream = (withStreams - streamNodeIdle) / count;
     const perStreamHeap = (withStreamsHeap - streamNodeIdleHeap) / count;
+    for (const req of requests.splice(0)) req.destroy();
+    ctx.log(`(e) the same number of streams on a bare node:http server, for the runtime's floor`);
+    const floor = await bareStreamsRss(count, requests);
+    const floorPerStream = (floor.withStreams - floor.idle) / count;
     // The target is about 10,000 streams: a smaller run (--quick, or a low open-file limit) has no verdict.
     const met =
       count >= TARGET_STREAMS
@@ -116,7 +94,7 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
       title: `Idle sessions and GET streams: memory with ${count.toLocaleString('en')} of each`,
       target: `≤ ${TARGET_SESSION_KIB} KiB per idle session and ≤ ${TARGET_STREAM_KIB} KiB per idle GET stream, at 10,000 of each`,
       met,
-      headline: `${fmt(perSession / 1024, 1)} KiB of heap per idle session (RSS high-water mark of opening them: ${fmt(perSessionRss / 1024, 1)} KiB), ${fmt(perStream / 1024, 1)} KiB RSS per idle GET stream (${fmt(perStreamHeap / 1024, 1)} KiB of it heap)`,
+      headline: `${fmt(perSession / 1024, 1)} KiB of heap per idle session (RSS high-water mark of opening them: ${fmt(perSessionRss / 1024, 1)} KiB), ${fmt(perStream / 1024, 1)} KiB RSS per idle GET stream (${fmt(perStreamHeap / 1024, 1)} KiB of it heap; a bare node:http stream: ${fmt(floorPerStream / 1024, 1)} KiB)`,
       details: [
         `Two nodes on one Redis. On the first, ${count.toLocaleString('en')} 2025-era sessions (\`initialize\` + \`initialized\`), left idle for`,
         `${WARM_SECONDS * 2} s (SESSION_WARM_SECONDS=${WARM_SECONDS} here, 30 by default: an idle session's server instance is closed`,
@@ -136,13 +114,93 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
         `| second node idle (warm) | ${fmt(streamNodeIdle / MiB)} | ${fmt(streamNodeIdleHeap / MiB)} |`,
         `| second node, ${count.toLocaleString('en')} GET streams | **${fmt(withStreams / MiB)}** | ${fmt(withStreamsHeap / MiB)} |`,
         '',
+        `| bare \`node:http\` server idle | ${fmt(floor.idle / MiB)} | |`,
+        `| bare \`node:http\` server, ${count.toLocaleString('en')} idle event streams | ${fmt(floor.withStreams / MiB)} | |`,
+        '',
         `Per idle session: **${fmt(perSession / 1024, 1)} KiB** of heap (${fmt(perSessionRss / 1024, 1)} KiB of RSS). Per idle GET stream: **${fmt(perStream / 1024, 1)} KiB** of RSS (${fmt(perStreamHeap / 1024, 1)} KiB of heap).`,
+        '',
+        `The floor: a bare \`node:http\` server that only writes event-stream headers and keeps each response (no`,
+        `framework, no MCP) costs **${fmt(floorPerStream / 1024, 1)} KiB** of RSS per idle stream on this machine (the socket, its`,
+        'HTTP parser and request/response objects, and their buffers): the target is below what Node itself needs.',
       ].join('\n'),
     };
   } finally {
     for (const req of requests) req.destroy();
     await node?.stop();
     await streamNode?.stop();
+  }
+}
+
+/** Opens `count` GET event streams on `target` (32 at a time) and keeps them, reading and dropping what they send. */
+async function openStreams(
+  target: URL,
+  count: number,
+  requests: ClientRequest[],
+  headersFor: (i: number) => Record<string, string> = () => ({ accept: 'text/event-stream' }),
+): Promise<void> {
+  let next = 0;
+  const openOne = async () => {
+    while (next < count) {
+      const headers = headersFor(next++);
+      await new Promise<void>((resolve, reject) => {
+        const req = request(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: target.pathname,
+            method: 'GET',
+            agent: false,
+            headers,
+          },
+          (res) => {
+            res.resume(); // heartbeats are read and dropped
+            if (res.statusCode === 200 && String(res.headers['content-type']).startsWith('text/event-stream'))
+              resolve();
+            else reject(new Error(`GET stream answered ${res.statusCode}`));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+        requests.push(req);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, openOne));
+}
+
+/** Event-stream headers, then nothing: each response is kept open, as an idle stream is. */
+const BARE_SERVER = `
+import { createServer } from 'node:http';
+const held = [];
+const server = createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+  held.push(res);
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+/** RSS of a bare node:http server idle, then holding `count` idle event streams: the runtime's floor. */
+async function bareStreamsRss(count: number, requests: ClientRequest[]) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', BARE_SERVER], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+      child.once('exit', (code) => reject(new Error(`the bare server exited with ${code}`)));
+    });
+    const target = new URL(`http://127.0.0.1:${port}/`);
+    await openStreams(target, 20, requests); // warm, as the node was
+    await settle();
+    const idle = sampleProcess(child.pid as number).rssBytes;
+    await openStreams(target, count, requests);
+    await settle();
+    const withStreams = sampleProcess(child.pid as number).rssBytes;
+    return { idle, withStreams };
+  } finally {
+    for (const req of requests.splice(0)) req.destroy();
+    child.kill('SIGKILL');
   }
 }
 
