@@ -7,23 +7,6 @@ import { DNS_SERVER, parseUpstreams, type UpstreamConfig } from './gateway/upstr
  * The node's whole configuration, read once from the environment at start.
  * Every variable is documented in the README's configuration table; keep the two in step.
  */
-const integer = (name: string, min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return fallback;
-      const value = Number(raw);
-      if (!Number.isInteger(value) || value < min || value > max) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
-        });
-        return z.NEVER;
-      }
-      return value;
-    })
-    .describe(name);
 
 /** An integer variable with no default: unset or blank gives undefined. */
 const optionalInteger = (name: string, min: number, max: number) =>
@@ -42,6 +25,12 @@ const optionalInteger = (name: string, min: number, max: number) =>
       }
       return value;
     })
+    .describe(name);
+
+/** An integer variable: unset or blank gives `fallback`. */
+const integer = (name: string, min: number, max: number, fallback: number) =>
+  optionalInteger(name, min, max)
+    .transform((value) => value ?? fallback)
     .describe(name);
 
 const optionalString = z
