@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis-connection.js';
-import { storeError } from '../store/redis-errors.js';
+import { classifyRedisError, isOutage, storeError } from '../store/redis-errors.js';
 import { defineScripts, type ScriptCall } from '../store/redis-store.js';
 import { NodeRegistry } from './node-registry.js';
 import {
@@ -180,9 +180,11 @@ export class RedisNodeRelay implements NodeRelay {
         }
       } while (this.drainAgain);
     })()
-      .catch((err: Error) =>
-        this.deps.logger.warn({ err: err.message }, 'could not drain the node relay inbox'),
-      )
+      .catch((err: Error) => {
+        // Redis down or failing over: readiness says so already, and the next drain (a second away) retries.
+        const level = isOutage(classifyRedisError(err)) ? 'debug' : 'warn';
+        this.deps.logger[level]({ err: err.message }, 'could not drain the node relay inbox');
+      })
       .finally(() => {
         this.draining = undefined;
       });

@@ -45,6 +45,15 @@ describe('redis: starting during an outage, held writes, rejected commands', () 
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(await (await fetch(new URL('/ready', late.url))).json()).toMatchObject({ ready: false });
 
+    // The outage shows in readiness and in the connections' own errors; the relay's inbox drain, every
+    // second, retries quietly instead of adding a warning a second.
+    const warnings = late.logs
+      .map((l) => safeJson(l))
+      .filter((l) => l?.level === 'warn' || l?.level === 'error')
+      .map((l) => l?.msg);
+    expect(warnings).toContain('redis is unreachable at start; serving 503 until it is back');
+    expect(warnings).not.toContain('could not drain the node relay inbox');
+
     await redis.start();
     await waitFor('the late node to be ready', async () => (await readyStatus(late)) === 200, 20_000);
     // Ready means listening: Redis lists the late node on its relay channel, and its event log
