@@ -93,20 +93,33 @@ export class EventLogBus implements ServerEventBus {
 }
 
 /**
- * Calls each listener, one entry at a time; a listener that throws is logged and the others still
- * hear the entry.
+ * The listeners of one log. Each entry goes to every listener, one entry at a time; a listener that
+ * throws is logged and the others still hear the entry.
  */
-export function deliverToListeners(
-  listeners: Set<LogListener>,
-  position: LogPosition,
-  entry: LogEntry,
-  logger: Logger,
-): void {
-  for (const listener of listeners) {
-    try {
-      listener(position, entry);
-    } catch (err) {
-      logger.warn({ err: (err as Error).message, entry: entry.kind }, 'an event log listener failed');
+export class LogListeners {
+  private readonly listeners = new Set<LogListener>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Adds a listener; returns what removes it. */
+  add(listener: LogListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  deliver(position: LogPosition, entry: LogEntry): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(position, entry);
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message, entry: entry.kind }, 'an event log listener failed');
+      }
     }
+  }
+
+  clear(): void {
+    this.listeners.clear();
   }
 }

@@ -1,11 +1,11 @@
 import type { Logger } from '../logger.js';
 import {
   comparePositions,
-  deliverToListeners,
   type EventLog,
   LOG_START,
   type LogEntry,
   type LogListener,
+  LogListeners,
   type LogPosition,
 } from './event-log.js';
 
@@ -15,13 +15,15 @@ import {
  */
 export class MemoryEventLog implements EventLog {
   private readonly entries: Array<[LogPosition, LogEntry]> = [];
-  private readonly listeners = new Set<LogListener>();
+  private readonly listeners: LogListeners;
   private sequence = 0;
 
   constructor(
     private readonly maxEntries: number,
-    private readonly logger: Logger,
-  ) {}
+    logger: Logger,
+  ) {
+    this.listeners = new LogListeners(logger);
+  }
 
   get position(): LogPosition {
     return this.sequence === 0 ? LOG_START : `0-${this.sequence}`;
@@ -31,7 +33,7 @@ export class MemoryEventLog implements EventLog {
     const position = `0-${++this.sequence}`;
     this.entries.push([position, entry]);
     if (this.entries.length > this.maxEntries) this.entries.splice(0, this.entries.length - this.maxEntries);
-    deliverToListeners(this.listeners, position, entry, this.logger);
+    this.listeners.deliver(position, entry);
     return position;
   }
 
@@ -41,10 +43,7 @@ export class MemoryEventLog implements EventLog {
   }
 
   onEntry(listener: LogListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.add(listener);
   }
 
   problem(): undefined {

@@ -3,11 +3,11 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { type RedisClient, waitUntilReady } from '../store/redis-connection.js';
 import {
-  deliverToListeners,
   type EventLog,
   LOG_START,
   type LogEntry,
   type LogListener,
+  LogListeners,
   type LogPosition,
 } from './event-log.js';
 
@@ -35,7 +35,7 @@ const ROLE_CHECK_MS = 5_000;
  * reader and no consumer group (every node must read every entry; a group would share them out).
  */
 export class RedisEventLog implements EventLog {
-  private readonly listeners = new Set<LogListener>();
+  private readonly listeners: LogListeners;
   private last: LogPosition | undefined;
   private lastAnswerAt = 0;
   private closed = false;
@@ -51,7 +51,9 @@ export class RedisEventLog implements EventLog {
       maxEntries: number;
       logger: Logger;
     },
-  ) {}
+  ) {
+    this.listeners = new LogListeners(deps.logger);
+  }
 
   get position(): LogPosition | undefined {
     return this.last;
@@ -76,10 +78,7 @@ export class RedisEventLog implements EventLog {
   }
 
   onEntry(listener: LogListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.add(listener);
   }
 
   problem(): string | undefined {
@@ -140,7 +139,7 @@ export class RedisEventLog implements EventLog {
         for (const [, entries] of reply ?? []) {
           for (const [position, entry] of parseEntries(entries, logger)) {
             this.last = position;
-            deliverToListeners(this.listeners, position, entry, logger);
+            this.listeners.deliver(position, entry);
           }
           // A malformed entry is skipped, never read again.
           const newest = entries.at(-1)?.[0];

@@ -324,9 +324,12 @@ export class GetStreamHub {
 }
 
 function eventBytes(position: LogPosition, message: JSONRPCMessage): Uint8Array {
-  return encoder.encode(
-    `event: message\nid: ${getStreamEventId(position)}\ndata: ${JSON.stringify(message)}\n\n`,
-  );
+  return sseMessage(getStreamEventId(position), message);
+}
+
+/** One JSON-RPC message as an SSE event, as the SDK transport writes it. */
+export function sseMessage(eventId: string, message: JSONRPCMessage): Uint8Array {
+  return encoder.encode(`event: message\nid: ${eventId}\ndata: ${JSON.stringify(message)}\n\n`);
 }
 
 /**

@@ -1,7 +1,7 @@
-import type { EventStore, JSONRPCMessage } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Logger } from '../logger.js';
-import { withStreamContext } from '../store/event-store.js';
-import { eventStreamResponse, KEEPALIVE, MAX_QUEUED_BYTES } from './get-streams.js';
+import type { SessionEventStore } from '../store/event-store.js';
+import { eventStreamResponse, KEEPALIVE, MAX_QUEUED_BYTES, sseMessage } from './get-streams.js';
 
 const encoder = new TextEncoder();
 
@@ -17,7 +17,7 @@ const encoder = new TextEncoder();
  * once, each event as it is stored, and a keepalive comment every heartbeat.
  */
 export function resumeRequestStream(options: {
-  events: EventStore;
+  events: SessionEventStore;
   lastEventId: string;
   sessionId: string;
   /** The client's request signal: it aborts when the client leaves. */
@@ -60,15 +60,11 @@ export function resumeRequestStream(options: {
         write(encoder.encode(': resumed\n\n'));
         heartbeat = setInterval(() => write(KEEPALIVE), options.heartbeatMs);
         heartbeat.unref();
-        const send = async (eventId: string, message: JSONRPCMessage) =>
-          write(encoder.encode(`event: message\nid: ${eventId}\ndata: ${JSON.stringify(message)}\n\n`));
-        withStreamContext({ clientGone: signal }, () => events.replayEventsAfter(lastEventId, { send })).then(
-          close,
-          (err: Error) => {
-            logger.warn({ sessionId, err: err.message }, 'a resumed request stream failed');
-            close();
-          },
-        );
+        const send = async (eventId: string, message: JSONRPCMessage) => write(sseMessage(eventId, message));
+        events.replayEventsAfter(lastEventId, { send, signal }).then(close, (err: Error) => {
+          logger.warn({ sessionId, err: err.message }, 'a resumed request stream failed');
+          close();
+        });
       },
       cancel() {
         end();

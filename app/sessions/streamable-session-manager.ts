@@ -2,7 +2,6 @@ import {
   type AuthInfo,
   type EventStore,
   isInitializeRequest,
-  isJSONRPCRequest,
   type McpServer,
   type ServerCapabilities,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -25,7 +24,7 @@ import { QuotaExceededError } from '../quotas/quota-exceeded.js';
 import type { NodeRelay } from '../relay/node-relay.js';
 import { namespaceServerRequests } from '../relay/request-id-namespace.js';
 import { relayForeignResponses } from '../relay/response-relay.js';
-import { parseEventId, type SessionEventStores, withStreamContext } from '../store/event-store.js';
+import { parseEventId, type SessionEventStore, type SessionEventStores } from '../store/event-store.js';
 import type { SessionRecord, SessionStore } from '../store/types.js';
 import { GET_STREAM_ID, GetStreamHub, getStreamEventId, resumePositionOf } from './get-streams.js';
 import { negotiatedVersion } from './negotiated-version.js';
@@ -239,7 +238,8 @@ export class StreamableSessionManager {
       return new Response(null, { status: 200 });
     }
     if (request.method === 'GET') {
-      // The standalone stream is served here; a request's stream is resumed by its transport.
+      // The standalone stream is served here, and so is a request's stream whose request runs in
+      // another node process; the session's transport resumes the others.
       const lastEventId = request.headers.get('last-event-id');
       const after = lastEventId === null ? undefined : resumePositionOf(lastEventId);
       if (after === null) {
@@ -251,35 +251,10 @@ export class StreamableSessionManager {
       }
       if (lastEventId === null || after !== undefined)
         return this.openGetStream(request, sessionId, principal, after);
-      // A request's stream whose request runs on another node process: followed from the store.
       const writer = parseEventId(lastEventId)?.origin?.writer;
-      if (writer !== undefined && writer !== this.options.relay?.address && this.options.eventStores) {
-        const refused = refuseUnlessEventStream(request);
-        if (refused) return refused;
-        const following = this.resumedStreams.get(sessionId) ?? 0;
-        if (following >= MAX_RESUMED_STREAMS_PER_SESSION) {
-          return jsonRpcErrorResponse(
-            429,
-            JsonRpcCode.ServerError,
-            `Too many resumed streams: this session follows ${following} calls on this node already`,
-            { data: { reason: 'too_many_resumed_streams' }, headers: { 'retry-after': '1' } },
-          );
-        }
-        this.resumedStreams.set(sessionId, following + 1);
-        return resumeRequestStream({
-          events: this.options.eventStores.forSession(sessionId),
-          lastEventId,
-          sessionId,
-          signal: request.signal,
-          heartbeatMs: this.options.heartbeatMs,
-          logger: this.options.logger,
-          ended: () => {
-            const left = (this.resumedStreams.get(sessionId) ?? 1) - 1;
-            if (left > 0) this.resumedStreams.set(sessionId, left);
-            else this.resumedStreams.delete(sessionId);
-          },
-        });
-      }
+      const stores = this.options.eventStores;
+      if (writer !== undefined && writer !== this.options.relay?.address && stores)
+        return this.followElsewhere(request, sessionId, lastEventId, stores.forSession(sessionId));
     }
     if (request.method === 'POST' && this.options.relay) {
       const relayed = await relayForeignResponses(
@@ -303,7 +278,7 @@ export class StreamableSessionManager {
         await this.options.store.setLoggingLevel(sessionId, level);
         applyLoggingLevel(session, sessionId, level);
       }
-      response = await serveWithStreamContext(session.transport, request, options);
+      response = await session.transport.handleRequest(request, options);
     } catch (err) {
       if (session) this.release(sessionId, session);
       if (err instanceof SessionGoneError) return sessionNotFoundResponse();
@@ -367,6 +342,43 @@ export class StreamableSessionManager {
       // The log is unreadable (Redis down, or this node's reader not started yet).
       throw new StoreUnavailableError((err as Error).message);
     }
+  }
+
+  /**
+   * A request's stream resumed here while its request runs in another node process: followed from
+   * the event store (resumed-request-stream.ts), at most MAX_RESUMED_STREAMS_PER_SESSION at once.
+   */
+  private followElsewhere(
+    request: Request,
+    sessionId: string,
+    lastEventId: string,
+    events: SessionEventStore,
+  ): Response {
+    const refused = refuseUnlessEventStream(request);
+    if (refused) return refused;
+    const following = this.resumedStreams.get(sessionId) ?? 0;
+    if (following >= MAX_RESUMED_STREAMS_PER_SESSION) {
+      return jsonRpcErrorResponse(
+        429,
+        JsonRpcCode.ServerError,
+        `Too many resumed streams: this session follows ${following} calls on this node already`,
+        { data: { reason: 'too_many_resumed_streams' }, headers: { 'retry-after': '1' } },
+      );
+    }
+    this.resumedStreams.set(sessionId, following + 1);
+    return resumeRequestStream({
+      events,
+      lastEventId,
+      sessionId,
+      signal: request.signal,
+      heartbeatMs: this.options.heartbeatMs,
+      logger: this.options.logger,
+      ended: () => {
+        const left = (this.resumedStreams.get(sessionId) ?? 1) - 1;
+        if (left > 0) this.resumedStreams.set(sessionId, left);
+        else this.resumedStreams.delete(sessionId);
+      },
+    });
   }
 
   /**
@@ -434,7 +446,7 @@ export class StreamableSessionManager {
     });
     let response: Response;
     try {
-      response = await serveWithStreamContext(session.transport, request, options);
+      response = await session.transport.handleRequest(request, options);
     } catch (err) {
       this.options.quotas?.releaseSession(principal, sessionId); // tenant-limits
       await session.server.close();
@@ -631,9 +643,11 @@ export class StreamableSessionManager {
     replay?: ReplayState,
   ): Promise<LiveSession> {
     const server = this.options.createServer({ era: 'legacy', authInfo, transport: 'streamable-http' });
-    const stored = this.options.eventStores?.forSession(sessionId);
+    const stored = this.options.eventStores?.forSession(sessionId, (streamId) =>
+      requestIdsOfStream(transport, streamId),
+    );
     const events = stored && withStandaloneOnLog(stored, sessionId, this.options.eventLog);
-    const transport = new WebStandardStreamableHTTPServerTransport({
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessionId,
       keepAliveMs: this.options.heartbeatMs,
       // A restore's replayed initialize answers on a stream no client reads: storing its events
@@ -664,6 +678,26 @@ function withStandaloneOnLog(events: EventStore, sessionId: string, log: EventLo
       ? { getStreamIdForEventId: events.getStreamIdForEventId.bind(events) }
       : {}),
   };
+}
+
+/**
+ * The ids of the requests whose answers go down a stream of the transport. The SDK records them
+ * (`_requestToStreamMapping`, request id → stream id) before it stores a new stream's first event,
+ * and tells the event store only the stream's id; the map is read directly
+ * (@modelcontextprotocol/server 2.4.0, pinned; the node_gone test in test/app/resumability.test.ts
+ * fails if it moves). Reading it costs nothing on the request path, where an AsyncLocalStorage
+ * context per POST would turn on async hooks for every promise of the process (Node 20).
+ */
+function requestIdsOfStream(
+  transport: WebStandardStreamableHTTPServerTransport,
+  streamId: string,
+): (string | number)[] {
+  const mapping = (transport as unknown as { _requestToStreamMapping?: Map<string | number, string> })
+    ._requestToStreamMapping;
+  if (!(mapping instanceof Map)) return [];
+  const ids: (string | number)[] = [];
+  for (const [requestId, stream] of mapping) if (stream === streamId) ids.push(requestId);
+  return ids;
 }
 
 /** While a restore replays `initialize`, the transport's writes to the event store are dropped. */
@@ -731,28 +765,6 @@ function replayRequest(message: Record<string, unknown> | unknown[], sessionId?:
     headers,
     body: JSON.stringify(message),
   });
-}
-
-/**
- * `transport.handleRequest`, with what the event store must know of the request (StreamContext):
- * the ids of the requests a POST carries go into the ids of its stream's events, so a node the
- * client resumes on after this one died can answer them; a resumed stream stops following its call
- * once its client leaves.
- */
-function serveWithStreamContext(
-  transport: WebStandardStreamableHTTPServerTransport,
-  request: Request,
-  options: { parsedBody?: unknown; authInfo?: AuthInfo },
-): Promise<Response> {
-  if (request.method === 'GET') {
-    return withStreamContext({ clientGone: request.signal }, () => transport.handleRequest(request, options));
-  }
-  const body = options.parsedBody;
-  const requestIds = (Array.isArray(body) ? body : [body]).flatMap((message: unknown) =>
-    isJSONRPCRequest(message) ? [message.id] : [],
-  );
-  if (requestIds.length === 0) return transport.handleRequest(request, options);
-  return withStreamContext({ requestIds }, () => transport.handleRequest(request, options));
 }
 
 /** 406 for a GET that does not accept an event stream, as the SDK transport answers. */

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
+import type { EventId, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
 import { JsonRpcCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
-  currentStreamContext,
   type EventStoreLimits,
   encodeOrigin,
   formatEventId,
@@ -11,6 +10,7 @@ import {
   isReplayable,
   isValidStreamId,
   parseEventId,
+  type SessionEventStore,
   type SessionEventStores,
 } from './event-store.js';
 import type { Keys } from './keys.js';
@@ -82,7 +82,10 @@ export function createRedisEventStores(deps: {
   };
 
   return {
-    forSession(sessionId: string): EventStore {
+    forSession(
+      sessionId: string,
+      requestIdsOf?: (streamId: string) => (string | number)[],
+    ): SessionEventStore {
       /** The last position minted for this session's POST streams on this instance. */
       let sequence = 0;
       /** The origin of each open request stream of this instance, carried by its event ids. */
@@ -100,7 +103,7 @@ export function createRedisEventStores(deps: {
           // to hand the client an id to resume from. The start of the stream is that id, and it
           // names the stream's origin: this process and the requests it runs.
           if (!isReplayable(message)) {
-            const requestIds = currentStreamContext()?.requestIds;
+            const requestIds = requestIdsOf?.(streamId);
             const encoded =
               requestIds && requestIds.length > 0 && deps.writer
                 ? encodeOrigin({ writer: deps.writer.address, requestIds })
@@ -126,7 +129,7 @@ export function createRedisEventStores(deps: {
         async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
           return parseEventId(eventId)?.streamId;
         },
-        async replayEventsAfter(lastEventId, { send }): Promise<StreamId> {
+        async replayEventsAfter(lastEventId, { send, signal }): Promise<StreamId> {
           const parsed = parseEventId(lastEventId);
           if (!parsed) throw new InvalidEventIdError();
           const { streamId, origin, encodedOrigin } = parsed;
@@ -139,7 +142,6 @@ export function createRedisEventStores(deps: {
           // request stream it does not own once this returns), so it follows the stored events
           // until every request of the stream is answered, or until the follow window ends and the
           // client resumes again.
-          const clientGone = currentStreamContext()?.clientGone;
           const startedAt = Date.now();
           const deadline = startedAt + RESUME_FOLLOW_MS;
           const unanswered = new Set<string | number>(origin?.requestIds);
@@ -169,7 +171,7 @@ export function createRedisEventStores(deps: {
               last = position;
               await send(formatEventId(streamId, position, encodedOrigin), message);
             }
-            if (answered || clientGone?.aborted) break;
+            if (answered || signal?.aborted) break;
             if (entries.length === limits.maxEventsPerStream) continue; // more to read at once
             if (Date.now() >= deadline) break;
             // Without an origin (an id from before origins were carried) nothing says whom to

@@ -1,5 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { EventStore } from '@modelcontextprotocol/server';
+import type { EventStore, JSONRPCMessage } from '@modelcontextprotocol/server';
 
 /**
  * Resumable streams for the 2025-era transport. The SDK's `EventStore` has no notion of a
@@ -7,7 +6,23 @@ import type { EventStore } from '@modelcontextprotocol/server';
  * session gets its own store: streams are keyed by session and stream id.
  */
 export interface SessionEventStores {
-  forSession(sessionId: string): EventStore;
+  /**
+   * `requestIdsOf` names the requests a new stream answers (the SDK's `storeEvent` is told only the
+   * stream's id): they go into the stream's origin (StreamOrigin).
+   */
+  forSession(sessionId: string, requestIdsOf?: (streamId: string) => (string | number)[]): SessionEventStore;
+}
+
+/**
+ * The SDK's EventStore, whose replay also takes the client's signal: a resume served by the app
+ * (app/sessions/resumed-request-stream.ts) stops following its call once the client leaves. The
+ * SDK's own resumes pass no signal.
+ */
+export interface SessionEventStore extends EventStore {
+  replayEventsAfter(
+    lastEventId: string,
+    options: { send: (eventId: string, message: JSONRPCMessage) => Promise<void>; signal?: AbortSignal },
+  ): Promise<string>;
 }
 
 export interface EventStoreLimits {
@@ -105,27 +120,4 @@ export class InvalidEventIdError extends Error {
     super('Last-Event-ID is not an event id this server issued (expected <streamId>_<position>)');
     this.name = 'InvalidEventIdError';
   }
-}
-
-/** What the SDK's EventStore calls are not told about the HTTP request they serve. */
-export interface StreamContext {
-  /** The ids of the requests a POST carries: they go into its stream's origin (StreamOrigin). */
-  requestIds?: (string | number)[];
-  /** Aborts when the client of a resumed stream leaves: following its call stops. */
-  clientGone?: AbortSignal;
-}
-
-const streamContext = new AsyncLocalStorage<StreamContext>();
-
-/**
- * Runs `serve` (a request handed to the SDK transport) with `context` known to the event store:
- * the SDK's `storeEvent` is told only a stream id, and `replayEventsAfter` nothing of its client.
- */
-export function withStreamContext<T>(context: StreamContext, serve: () => T): T {
-  return streamContext.run(context, serve);
-}
-
-/** The context of the request being served, inside withStreamContext. */
-export function currentStreamContext(): StreamContext | undefined {
-  return streamContext.getStore();
 }
