@@ -1,4 +1,4 @@
-import { get } from 'node:http';
+import { Agent, get, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppNode, clusterEnv, safeJson, startAppNode } from '../helpers/app-node.js';
 import { connectLegacyClient, connectModernClient, textOf } from '../helpers/clients.js';
@@ -122,5 +122,37 @@ describe('faults: Redis outage, session expiry, drain', () => {
     const drainLine = a.logs.map((l) => safeJson(l)).find((l) => l?.msg === 'draining');
     expect(drainLine).toMatchObject({ reason: 'SIGTERM', inFlight: 1 });
     expect(a.logs.some((l) => safeJson(l)?.msg === 'drained')).toBe(true);
+  });
+
+  it('drains without closing a keep-alive connection from its side: a request on it is answered, with Connection: close', async () => {
+    // A proxy keeps idle connections to each node and may send on one at any instant. If the node
+    // closed them when it starts draining (Node's server.close() does), a POST sent at that instant
+    // would fail in the proxy, which cannot resend it.
+    const a = await node('drain-keepalive', { SHUTDOWN_GRACE_SECONDS: '15' });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const health = () =>
+      new Promise<{ response: IncomingMessage; reused: boolean }>((resolve, reject) => {
+        const request = get(new URL('/health', a.url), { agent }, (response) => {
+          response.resume();
+          response.once('end', () => resolve({ response, reused: request.reusedSocket }));
+        });
+        request.once('error', reject);
+      });
+    try {
+      const before = await health();
+      expect(before.response.statusCode).toBe(200);
+      expect(before.response.headers.connection).toBe('keep-alive');
+      a.kill('SIGTERM');
+      await waitFor('the node to log that it drains', () =>
+        a.logs.some((l) => safeJson(l)?.msg === 'draining'),
+      );
+      const during = await health();
+      expect(during.reused, 'the request went on the connection opened before the drain').toBe(true);
+      expect(during.response.statusCode).toBe(200);
+      expect(during.response.headers.connection).toBe('close');
+      expect(await a.exited).toBe(0);
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -48,6 +48,8 @@ export interface AccessLine {
   /** Every node tried, in order (nginx lists each attempt when it fails over). */
   upstreams: string[];
   upstreamStatuses: string[];
+  /** The X-Request-Id nginx passed on (the caller's, or one nginx made): nodes log it. */
+  requestId: string;
 }
 
 /** The ingress config for these nodes, rendered from scripts/nginx/mcp-ingress.conf.template. */
@@ -163,8 +165,11 @@ async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<
   clearTimeout(timer);
 }
 
-const ACCESS_LINE =
-  /"(?<request>[^"]*)" (?<status>\d{3}) upstream=(?<upstream>\S+(?:, \S+)*) upstream_status=(?<ustatus>\S+(?:, \S+)*)/;
+// Lists are comma-separated (`a, b`) when nginx tried more than one node.
+const LIST = '[^\\s,]+(?:, [^\\s,]+)*';
+const ACCESS_LINE = new RegExp(
+  `"(?<request>[^"]*)" (?<status>\\d{3}) upstream=(?<upstream>${LIST}) upstream_status=(?<ustatus>${LIST}) .*request_id=(?<requestId>\\S+)`,
+);
 
 export function parseAccessLog(text: string): AccessLine[] {
   const lines: AccessLine[] = [];
@@ -176,6 +181,7 @@ export function parseAccessLog(text: string): AccessLine[] {
       status: Number(match.groups.status),
       upstreams: (match.groups.upstream ?? '').split(', '),
       upstreamStatuses: (match.groups.ustatus ?? '').split(', '),
+      requestId: match.groups.requestId ?? '',
     });
   }
   return lines;
