@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${message}\n`);
   const machine = describeMachine();
   log(`machine: ${machine.summary}`);
-  log(source ? 'servers run from source (tsx)' : 'building the app and the baseline (tsc)');
+  log(source ? 'servers run from source (tsx)' : 'building the app (bundle) and the baseline (tsc)');
   const entries = source ? SOURCE_ENTRIES : buildForBench();
   const redis = await startTestRedis();
   const settings = settingsFor(quick);

@@ -123,6 +123,8 @@ export class RedisEventLog implements EventLog {
         if (this.last === undefined) {
           const [newest] = await reader.xrevrange(key, '+', '-', 'COUNT', 1);
           this.last = newest?.[0] ?? LOG_START;
+          // An answer too: a new node is ready now, not when its first blocking read times out.
+          this.lastAnswerAt = Date.now();
         }
         const reply = (await reader.xread(
           'COUNT',

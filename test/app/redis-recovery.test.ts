@@ -100,6 +100,26 @@ describe('redis: starting during an outage, held writes, rejected commands', () 
     await Promise.all([listener.client.close(), publisher.client.close(), asker.client.close()]);
   });
 
+  it('a starting node is ready once its event log reader has answered, without calling it silent first', async () => {
+    const redis = await redisServer();
+    const fresh = await node('fresh', redis, {}, false);
+    const reasons: string[] = [];
+    await waitFor(
+      'the fresh node to be ready',
+      async () => {
+        const response = await fetch(new URL('/ready', fresh.url));
+        const body = (await response.json()) as { reason?: string };
+        if (body.reason) reasons.push(body.reason);
+        return response.status === 200;
+      },
+      10_000,
+      10,
+    );
+    // Before: 'event log reader: no answer for 1796155390 s' (seconds since 1970) for a whole
+    // blocking read, about a second of every start.
+    expect(reasons.filter((reason) => /no answer/.test(reason))).toEqual([]);
+  });
+
   it('a Redis that holds writes (paused, as in a planned failover): initialize answers 503, not 400, and leaves no session', async () => {
     const redis = await redisServer();
     // Without the rate limiter, whose own write would wait out the pause first.

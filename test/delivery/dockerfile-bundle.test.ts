@@ -1,11 +1,14 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterEnv } from '../helpers/app-node.js';
 import { parseDockerfile, replayDockerfile, type Stage } from '../helpers/dockerfile.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { initialize } from '../helpers/raw-streamable.js';
+import { startSharedRedis } from '../helpers/shared-redis.js';
 
 /**
  * There is no Docker engine here, so this replays app/Dockerfile stage by stage into a temp dir
@@ -47,7 +50,8 @@ describe('app/Dockerfile produces a bundle that runs', () => {
     expect(existsSync(join(runtime.dir, 'app'))).toBe(false);
   });
 
-  it('starts with NODE_ENV=production and answers 200 on /health, also through its HEALTHCHECK', async () => {
+  /** Starts the image's CMD from `dir` as the container would, plus `env`; stops it with SIGTERM. */
+  async function startImage(dir: string, extraEnv: Record<string, string>) {
     const port = await freePort();
     const [command, ...args] = runtime.cmd!;
     const env: Record<string, string | undefined> = {
@@ -56,37 +60,73 @@ describe('app/Dockerfile produces a bundle that runs', () => {
       PORT: String(port),
       HOST: '127.0.0.1',
       AUTH_MODE: 'none',
+      ...extraEnv,
     };
-    expect(env.NODE_ENV).toBe('production');
     const child = spawn(command === 'node' ? process.execPath : command!, args, {
-      cwd: runtime.dir,
+      cwd: dir,
       env,
       stdio: 'pipe',
     });
     const output: string[] = [];
     child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
     child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
-    try {
-      const health = await waitFor(
-        'the bundle to serve /health',
+    const url = `http://127.0.0.1:${port}`;
+    const until200 = (path: string) =>
+      waitFor(
+        `the bundle to answer 200 on ${path}`,
         async () => {
           if (child.exitCode !== null) throw new Error(`bundle exited ${child.exitCode}: ${output.join('')}`);
-          const response = await fetch(`http://127.0.0.1:${port}/health`);
-          return response.status === 200 ? ((await response.json()) as { status: string }) : undefined;
+          const response = await fetch(`${url}${path}`);
+          return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : undefined;
         },
         20_000,
       );
+    const stop = async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return new Promise((resolve) =>
+        child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve),
+      );
+    };
+    return { env, url, until200, stop };
+  }
+
+  it('starts with NODE_ENV=production and answers 200 on /health, also through its HEALTHCHECK', async () => {
+    const image = await startImage(runtime.dir, {});
+    try {
+      expect(image.env.NODE_ENV).toBe('production');
+      const health = await image.until200('/health');
       expect(health.status).toBe('healthy');
       const [hcCommand, ...hcArgs] = runtime.healthcheck!;
       expect(() =>
-        execFileSync(hcCommand === 'node' ? process.execPath : hcCommand!, hcArgs, { env, stdio: 'pipe' }),
+        execFileSync(hcCommand === 'node' ? process.execPath : hcCommand!, hcArgs, {
+          env: image.env,
+          stdio: 'pipe',
+        }),
       ).not.toThrow();
+      expect(await image.stop(), 'the drain exits 0').toBe(0);
     } finally {
-      child.kill('SIGTERM');
+      await image.stop();
     }
-    const exitCode = await new Promise((resolve) =>
-      child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve),
-    );
-    expect(exitCode).toBe(0);
+  });
+
+  it('runs by itself: no node_modules beside it, on Redis, with the Lua scripts it carries', async () => {
+    // The image keeps node_modules for scanners only; the bundle must not need them.
+    const alone = mkdtempSync(join(tmpdir(), 'mcp-fleet-bundle-alone-'));
+    cpSync(join(runtime.dir, 'dist'), join(alone, 'dist'), { recursive: true });
+    cpSync(join(runtime.dir, 'package.json'), join(alone, 'package.json'));
+    const redis = await startSharedRedis();
+    const image = await startImage(alone, clusterEnv(redis));
+    try {
+      await image.until200('/ready');
+      expect(await image.until200('/health')).toMatchObject({ mode: 'cluster' });
+      // Opening a session runs the store's Lua scripts on Redis.
+      const sessionId = await initialize(image.url);
+      expect(await redis.client().exists(`test:session:{${sessionId}}`)).toBe(1);
+      expect(await image.stop(), 'the drain exits 0').toBe(0);
+    } finally {
+      await image.stop();
+      await redis.close();
+      await rm(alone, { recursive: true, force: true });
+    }
   });
 });
