@@ -80,13 +80,16 @@ export class SubscriberWatch {
     );
     void Promise.all([...subscriptions, ...own].map((s) => this.subscribeUntilAnswered(s))).then(async () => {
       while (!this.stopped) {
+        // Armed before the probe: a commands connection that turns ready while the probe runs (it
+        // failed to publish, and pings the subscriber) ends the wait at once. Armed after, that
+        // wake-up was lost and a starting node stayed unready for a whole second.
+        const woken = new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
         await this.probe().catch((err: Error) =>
           this.deps.logger.warn({ err: err.message }, 'redis subscriber probe failed'),
         );
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          setTimeout(resolve, PROBE_EVERY_MS).unref();
-        });
+        await Promise.race([woken, sleep(PROBE_EVERY_MS, undefined, { ref: false })]);
       }
     });
   }
