@@ -30,7 +30,7 @@ export async function coldStart(ctx: BenchContext): Promise<ScenarioReport> {
     headline: `${fmt(p50)} ms (median of ${built.length}); ${fmt(median(source))} ms from source via tsx; 1-min load average ${fmt(load, 1)}`,
     details: [
       'Each start spawns a fresh process with `REDIS_URL` set and polls `/ready` every 5 ms until it answers 200.',
-      'Most of a start is loading modules (the MCP SDK, ioredis, express, pino, prom-client), which scales with',
+      'Most of a start is loading and compiling code (one bundle for the build, every module for tsx), which scales with',
       `how busy the cores are: the 1-minute load average was ${fmt(load, 1)} on 2 cores at the end of this scenario.`,
       '',
       '| entry | median ms | spread ms |',
