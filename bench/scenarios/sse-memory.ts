@@ -63,7 +63,7 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     const headers: Record<string, string> = { ...recording.toolCall.headers, accept: 'text/event-stream' };
     delete headers['content-type'];
     const target = new URL(`${streamNode.url}/mcp`);
-    // Warm its code paths with a few streams, closed again, before its idle sample.
+    // Warm its code paths with 20 sessions, as the first node was, before its idle sample.
     await openSessions(`${streamNode.url}/mcp`, recording, 20);
     await settle();
     const streamNodeIdle = sampleProcess(streamPid).rssBytes;
