@@ -69,4 +69,24 @@ describe('the node relay delivers through an inbox (real Redis)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(taken).toHaveLength(1);
   });
+
+  it('refuses to relay into a full inbox, at once and storing nothing', async () => {
+    const { relay: sender } = await startRelay('sender-full');
+    // A process that is alive (in the registry) but has stopped taking its messages.
+    const stuck = 'stuck.00000000';
+    const admin = redis.client();
+    await admin.set(keys.liveNode(stuck), '1', 'PX', 30_000);
+    const inbox = keys.relayInbox(stuck);
+    for (let i = 0; i < 10; i++) await admin.rpush(inbox, ...Array.from({ length: 1_000 }, () => '{}'));
+    const startedAt = Date.now();
+    const outcome = await sender.send(stuck, {
+      kind: 'sse-messages',
+      sessionId: 's-full',
+      messages: [{ jsonrpc: '2.0', id: 1, method: 'ping' }],
+    });
+    // The caller answers 503 with Retry-After (relay_timeout), without waiting out the ack timeout.
+    expect(outcome).toBe('timeout');
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+    expect(await admin.llen(inbox)).toBe(10_000);
+  });
 });
