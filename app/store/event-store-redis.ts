@@ -103,12 +103,12 @@ export function createRedisEventStores(deps: {
           // to hand the client an id to resume from. The start of the stream is that id, and it
           // names the stream's origin: this process and the requests it runs.
           if (!isReplayable(message)) {
-            const requestIds = requestIdsOf?.(streamId);
+            const requestIds = requestIdsOf?.(streamId) ?? [];
             const encoded =
-              requestIds && requestIds.length > 0 && deps.writer
+              requestIds.length > 0 && deps.writer
                 ? encodeOrigin({ writer: deps.writer.address, requestIds })
                 : undefined;
-            if (encoded) origins.set(streamId, { encoded, unanswered: requestIds?.length ?? 0 });
+            if (encoded) origins.set(streamId, { encoded, unanswered: requestIds.length });
             return formatEventId(streamId, STREAM_START, encoded);
           }
           const position = `0-${++sequence}`;

@@ -1,57 +1,10 @@
-import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../app/logger.js';
 import { connectRedis } from '../../app/store/redis-connection.js';
 import { SubscriberWatch } from '../../app/store/subscriber-watch.js';
 import { waitFor } from '../helpers/ports.js';
 import { startTestRedis } from '../helpers/redis-server.js';
-
-/**
- * A TCP relay to a real Redis that the test can hold up: with `held`, nothing the client sends
- * reaches Redis until `open()`; with `onFirstPing`, the client's first PING waits until the test
- * releases it.
- */
-async function relay(
-  redisPort: number,
-  options: { held?: boolean; onFirstPing?: (release: () => void) => void },
-) {
-  const sockets: Socket[] = [];
-  const flushes: (() => void)[] = [];
-  let open = !options.held;
-  let pingSeen = false;
-  const server = createServer((client) => {
-    const upstream = connect(redisPort, '127.0.0.1');
-    sockets.push(client, upstream);
-    upstream.pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    const forward = (chunk: Buffer) => {
-      if (options.onFirstPing && !pingSeen && /\$4\r\nping\r\n/i.test(chunk.toString('latin1'))) {
-        pingSeen = true;
-        options.onFirstPing(() => upstream.write(chunk));
-        return;
-      }
-      upstream.write(chunk);
-    };
-    const pending: Buffer[] = [];
-    client.on('data', (chunk: Buffer) => (open ? forward(chunk) : pending.push(chunk)));
-    flushes.push(() => {
-      for (const chunk of pending.splice(0)) forward(chunk);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `redis://127.0.0.1:${(server.address() as { port: number }).port}`,
-    open: () => {
-      open = true;
-      for (const flush of flushes) flush();
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 describe('the subscriber watch (what /ready says of the subscriber connection)', () => {
   const stops: (() => Promise<unknown> | unknown)[] = [];
@@ -66,9 +19,24 @@ describe('the subscriber watch (what /ready says of the subscriber connection)',
     // unready for a second (the next scheduled probe), in 2 to 4 of 5 starts.
     const redis = await startTestRedis();
     stops.push(() => redis.close());
+    // Two proxies to it: one lets the subscriber's first PING through only when the test says so,
+    // the other holds the commands connection's ready check (and all it sends) until `openCommands`.
     let releasePing: (() => void) | undefined;
-    const toSubscriber = await relay(redis.port, { onFirstPing: (release) => (releasePing = release) });
-    const toPublisher = await relay(redis.port, { held: true });
+    const toSubscriber = await startTcpProxy(redis.port, {
+      intercept: (chunk, forward) => {
+        if (!releasePing && /\$4\r\nping\r\n/i.test(chunk.toString('latin1'))) releasePing = forward;
+        else forward();
+      },
+    });
+    let heldForCommands: (() => void)[] | undefined = [];
+    const toPublisher = await startTcpProxy(redis.port, {
+      intercept: (_chunk, forward) => (heldForCommands ? heldForCommands.push(forward) : forward()),
+    });
+    const openCommands = () => {
+      const held = heldForCommands ?? [];
+      heldForCommands = undefined;
+      for (const forward of held) forward();
+    };
     stops.push(
       () => toSubscriber.close(),
       () => toPublisher.close(),
@@ -88,7 +56,7 @@ describe('the subscriber watch (what /ready says of the subscriber connection)',
     watch.start([]);
 
     await waitFor('the probe to ping the subscriber', () => releasePing !== undefined);
-    toPublisher.open();
+    openCommands();
     await waitFor('the commands connection to be ready', () => publisher.status === 'ready');
     expect(watch.problem()).toBe('subscribing');
     releasePing?.();

@@ -7,7 +7,9 @@ import { createServer, type Socket, connect as tcpConnect } from 'node:net';
  * - `retarget`: new connections go to another server, and open ones stay where they are (a DNS
  *   change does not touch established connections);
  * - `blackhole`: every open connection, and every new one, stops forwarding in both directions
- *   without being closed: a half-open path, as when a primary's host vanishes under its sockets.
+ *   without being closed: a half-open path, as when a primary's host vanishes under its sockets;
+ * - `intercept`: a test holds back what a client sends (a command, a handshake) and lets it through
+ *   when it chooses.
  */
 export interface TcpProxy {
   /** `redis://127.0.0.1:<port>`: what the nodes get as REDIS_URL. */
@@ -29,7 +31,15 @@ interface Pair {
   dead: boolean;
 }
 
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /**
+   * Sees each chunk a client sends and passes it on when it calls `forward`: at once, later, or
+   * never. Without it, everything is forwarded as it comes.
+   */
+  intercept?: (chunk: Buffer, forward: () => void) => void;
+}
+
+export async function startTcpProxy(targetPort: number, options: TcpProxyOptions = {}): Promise<TcpProxy> {
   let target = targetPort;
   let blackholed = false;
   const pairs = new Set<Pair>();
@@ -64,7 +74,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       if (!pair.dead) drop(pair);
     });
     // Ends (FIN) pass through while forwarding, so that a server closing a connection closes it.
-    client.pipe(upstream);
+    const { intercept } = options;
+    if (intercept) {
+      client.on('data', (chunk: Buffer) => intercept(chunk, () => upstream.write(chunk)));
+      client.on('end', () => upstream.end());
+    } else {
+      client.pipe(upstream);
+    }
     upstream.pipe(client);
   });
   await new Promise<void>((resolve, reject) => {
