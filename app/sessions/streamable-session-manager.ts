@@ -141,7 +141,9 @@ export class StreamableSessionManager {
     options.relay?.onEnvelope('session-responses', async ({ sessionId, messages }) => {
       const session = this.busy.get(sessionId) ?? this.warm.peek(sessionId);
       if (!session) return 'not-held';
-      const delivered = await session.transport.handleRequest(replayRequest(messages, sessionId));
+      const delivered = await session.transport.handleRequest(replayRequest(sessionId), {
+        parsedBody: messages,
+      });
       await delivered.text();
       return delivered.ok ? 'delivered' : 'not-held';
     });
@@ -596,8 +598,11 @@ export class StreamableSessionManager {
 
   /**
    * Rebuilds a session through the public API: a fresh transport that mints the same id, a fresh
-   * server, then the stored `initialize` and `notifications/initialized`. Replaying restores the
-   * client's capabilities too, which elicitation and sampling depend on.
+   * server, then the stored `initialize`. Replaying restores the client's capabilities too, which
+   * elicitation and sampling depend on. `notifications/initialized` is not sent through the
+   * transport again: the server's only handler for it calls its `oninitialized` callback
+   * (@modelcontextprotocol/server 2.4.0, pinned), which is called directly instead, and the
+   * transport would spend a request, a validation and a 202 on it (about 0.2 ms of each restore).
    */
   private async replayInitialize(
     record: SessionRecord,
@@ -606,26 +611,23 @@ export class StreamableSessionManager {
     const replay: ReplayState = { active: true };
     const session = await this.connect(record.id, authInfo, undefined, replay);
     try {
-      const init = await session.transport.handleRequest(
-        replayRequest({
+      const init = await session.transport.handleRequest(replayRequest(), {
+        authInfo,
+        // Handed over parsed: the request carries no body to serialize, stream and parse again.
+        parsedBody: {
           jsonrpc: '2.0',
           id: RESTORE_REQUEST_ID,
           method: 'initialize',
           params: record.initializeParams,
-        }),
-        { authInfo },
-      );
+        },
+      });
       const answer = await init.text();
       if (init.status >= 400 && init.status < 500)
         throw new UnrestorableSessionError(
           `replaying initialize answered ${init.status}: ${answer.slice(0, 200)}`,
         );
       if (!init.ok) throw new Error(`replaying initialize answered ${init.status}`);
-      const initialized = await session.transport.handleRequest(
-        replayRequest({ jsonrpc: '2.0', method: 'notifications/initialized' }, record.id),
-        { authInfo },
-      );
-      await initialized.text();
+      session.server.server.oninitialized?.();
       applyLoggingLevel(session, record.id, record.loggingLevel);
       return session;
     } catch (err) {
@@ -753,18 +755,17 @@ function applyLoggingLevel(session: LiveSession, sessionId: string, level: strin
   session.loggingLevel = level;
 }
 
-function replayRequest(message: Record<string, unknown> | unknown[], sessionId?: string): Request {
+/**
+ * A POST for this node to hand its own transport. The URL is never fetched; the transport reads only
+ * the method and headers, and is given the message itself as `parsedBody`.
+ */
+function replayRequest(sessionId?: string): Request {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
   };
   if (sessionId) headers['mcp-session-id'] = sessionId;
-  // The URL is never fetched; the transport only reads the method, headers and body.
-  return new Request('http://mcp-fleet.internal/mcp', {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(message),
-  });
+  return new Request('http://mcp-fleet.internal/mcp', { method: 'POST', headers });
 }
 
 /** 406 for a GET that does not accept an event stream, as the SDK transport answers. */
