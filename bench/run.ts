@@ -8,6 +8,7 @@ import { startTestRedis } from '../test/helpers/redis-server.js';
 import { buildForBench, SOURCE_ENTRIES } from './lib/build.js';
 import { type BenchContext, type ScenarioReport, settingsFor } from './lib/context.js';
 import { describeMachine, renderResults } from './lib/report.js';
+import { serverRuntime } from './lib/runtime.js';
 import { cluster } from './scenarios/cluster.js';
 import { coldStart } from './scenarios/cold-start.js';
 import { failover } from './scenarios/failover.js';
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   log(`machine: ${machine.summary}`);
   log(source ? 'servers run from source (tsx)' : 'building the app (bundle) and the baseline (tsc)');
-  const entries = source ? SOURCE_ENTRIES : buildForBench();
+  const entries = source ? SOURCE_ENTRIES : buildForBench(serverRuntime(log));
   const redis = await startTestRedis();
   const settings = settingsFor(quick);
   const connections = optionValue(args, '--connections');

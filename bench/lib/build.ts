@@ -1,13 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type ServerRuntime, serverRuntime } from './runtime.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Inside the repo (git-ignored), so the built code resolves node_modules as dist/ does. */
 const OUT = 'bench/.runs/build';
 
-/** Node arguments that start each server the way its container would. */
+/** The Node executable and arguments that start each server the way its container would. */
 export interface Entries {
+  /** The Node executable the servers run on (bench/lib/runtime.ts). */
+  node: string;
   app: string[];
   baseline: string[];
   /** How the entries were made, for the results. */
@@ -16,6 +19,7 @@ export interface Entries {
 
 /** The servers run from source through tsx: the test helpers' way, slower to start and heavier. */
 export const SOURCE_ENTRIES: Entries = {
+  node: process.execPath,
   app: ['--import', 'tsx', 'app/main.ts'],
   baseline: ['--import', 'tsx', 'bench/baseline/server.ts'],
   description: 'from source through tsx (`--source`)',
@@ -25,9 +29,11 @@ export const SOURCE_ENTRIES: Entries = {
  * Builds the app as `npm run build` does (one bundle, scripts/build.mjs) and compiles the baseline
  * with tsc, into a private folder, so that every server runs as production runs it (`node
  * --enable-source-maps dist/app/main.js`), without tsx's loader thread, which costs memory and CPU
- * that no deployment pays.
+ * that no deployment pays. They run on the image's Node version (bench/lib/runtime.ts).
  */
-export function buildForBench(): Entries {
+export function buildForBench(
+  runtime: ServerRuntime = serverRuntime((line) => process.stderr.write(`${line}\n`)),
+): Entries {
   rmSync(`${ROOT}/${OUT}`, { recursive: true, force: true });
   const tsc = spawnSync(
     process.execPath,
@@ -51,9 +57,9 @@ export function buildForBench(): Entries {
     );
   }
   return {
+    node: runtime.node,
     app: ['--enable-source-maps', app],
     baseline: ['--enable-source-maps', baseline],
-    description:
-      'the app bundled as `npm run build` does, the baseline built with tsc, both started as the Dockerfile does (`node --enable-source-maps dist/app/main.js`)',
+    description: `the app bundled as \`npm run build\` does, the baseline built with tsc, both started as the Dockerfile does (\`node --enable-source-maps dist/app/main.js\`) on Node ${runtime.version}${runtime.note ? ` (${runtime.note})` : ", the image's version"}`,
   };
 }

@@ -24,7 +24,7 @@ export function describeMachine(): Machine {
   const lines = [
     `CPU: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
     `memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    `Node ${process.version}, ${redis}, ${nginx}`,
+    `Node ${process.version} (the harness and load generator; the servers' Node is given below), ${redis}, ${nginx}`,
     `open-file limit (soft): ${openFiles}`,
     `load average at start: ${loadavg()
       .map((l) => l.toFixed(2))

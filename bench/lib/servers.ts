@@ -35,6 +35,7 @@ export function startBaseline(entries: Entries): Promise<Server> {
   // It serves only /mcp: no /ready to wait for.
   return startAppNode({
     nodeId: 'sdk-baseline',
+    node: entries.node,
     entry: entries.baseline,
     maxLogLines: MAX_LOG_LINES,
     awaitReady: false,
@@ -54,6 +55,7 @@ export function startFleetNode(
 ): Promise<Server> {
   return startAppNode({
     ...options,
+    node: entries.node,
     entry: entries.app,
     // Production defaults (LOG_LEVEL=info included) and API-key authentication: the bench measures
     // what users run, except that the rate limits are raised out of reach (PRODUCTION_SETTINGS).

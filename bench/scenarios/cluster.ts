@@ -31,6 +31,7 @@ export async function cluster(ctx: BenchContext): Promise<ScenarioReport> {
       namePrefix: `bench-g${nodes}`,
       maxLogLines: 500,
       entry: ctx.entries.app,
+      node: ctx.entries.node,
     });
     try {
       const url = `${local.url}/mcp`;

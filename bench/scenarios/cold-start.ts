@@ -19,11 +19,11 @@ export async function coldStart(ctx: BenchContext): Promise<ScenarioReport> {
   const firstAnswer: number[] = [];
   const secondAnswer: number[] = [];
   for (let i = 0; i < ctx.settings.coldStarts; i++) {
-    const start = await timeToReady(ctx, ctx.entries.app);
+    const start = await timeToReady(ctx, ctx.entries.node, ctx.entries.app);
     built.push(start.readyMs);
     firstAnswer.push(start.firstAnswerMs);
     secondAnswer.push(start.secondAnswerMs);
-    source.push((await timeToReady(ctx, SOURCE_ENTRIES.app)).readyMs);
+    source.push((await timeToReady(ctx, ctx.entries.node, SOURCE_ENTRIES.app)).readyMs);
   }
   const p50 = median(built);
   const load = loadavg()[0] ?? Number.NaN;
@@ -62,12 +62,12 @@ interface Start {
   secondAnswerMs: number;
 }
 
-async function timeToReady(ctx: BenchContext, entry: string[]): Promise<Start> {
+async function timeToReady(ctx: BenchContext, node: string, entry: string[]): Promise<Start> {
   const port = await freePort();
   const started = performance.now();
   const { child, logs } = spawnApp(
     { ...clusterEnvFor(ctx.redis.url), PORT: String(port) },
-    { entry, maxLogLines: 200 },
+    { entry, node, maxLogLines: 200 },
   );
   try {
     const deadline = Date.now() + 30_000;

@@ -81,7 +81,7 @@ export async function sseMemory(ctx: BenchContext): Promise<ScenarioReport> {
     const perStreamHeap = (withStreamsHeap - streamNodeIdleHeap) / count;
     for (const req of requests.splice(0)) req.destroy();
     ctx.log(`(e) the same number of streams on a bare node:http server, for the runtime's floor`);
-    const floor = await bareStreamsRss(count, requests);
+    const floor = await bareStreamsRss(ctx.entries.node, count, requests);
     const floorPerStream = (floor.withStreams - floor.idle) / count;
     // The target is about 10,000 streams: a smaller run (--quick, or a low open-file limit) has no verdict.
     const met =
@@ -181,8 +181,8 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
 
 /** RSS of a bare node:http server idle, then holding `count` idle event streams: the runtime's floor. */
-async function bareStreamsRss(count: number, requests: ClientRequest[]) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', BARE_SERVER], {
+async function bareStreamsRss(node: string, count: number, requests: ClientRequest[]) {
+  const child = spawn(node, ['--input-type=module', '-e', BARE_SERVER], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {

@@ -36,6 +36,8 @@ export interface SpawnOptions {
   nodeArgs?: string[];
   /** The entry script; the default runs from source through tsx, `dist/app/main.js` runs the build. */
   entry?: string[];
+  /** The Node executable; this process's by default (bench/ runs the image's version). */
+  node?: string;
 }
 
 export function spawnApp(
@@ -43,7 +45,7 @@ export function spawnApp(
   options: SpawnOptions = {},
 ): { child: ChildProcess; logs: string[] } {
   const entry = options.entry ?? ['--import', 'tsx', 'app/main.ts'];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
+  const child = spawn(options.node ?? process.execPath, [...(options.nodeArgs ?? []), ...entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-import { type AppNode, clusterEnv, startAppNode } from './app-node.js';
+import { type AppNode, clusterEnv, type StartOptions, startAppNode } from './app-node.js';
 import { startNginx, type TestNginx } from './nginx.js';
 import { freePort } from './ports.js';
 import { requireBinary } from './redis-server.js';
@@ -52,6 +52,8 @@ export interface ClusterOptions {
   redis?: RedisKind;
   /** Node arguments that start each node; from source through tsx by default (bench/ runs the build). */
   entry?: string[];
+  /** The Node executable of each node; this process's by default. */
+  node?: string;
 }
 
 export async function startCluster(options: ClusterOptions): Promise<LocalCluster> {
@@ -75,14 +77,10 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
     const env = { ...clusterEnv(redis), ...options.env };
     const ports = await distinctFreePorts(options.nodes);
     const slots = ports.map((port, i) =>
-      clusterNode(
-        i,
-        `${options.namePrefix ?? 'node'}-${i + 1}`,
-        port,
-        env,
-        options.maxLogLines,
-        options.entry,
-      ),
+      clusterNode(i, `${options.namePrefix ?? 'node'}-${i + 1}`, port, env, options.maxLogLines, {
+        entry: options.entry,
+        node: options.node,
+      }),
     );
     nodes.push(...slots);
     await Promise.all(slots.map((slot) => slot.start()));
@@ -115,7 +113,7 @@ function clusterNode(
   port: number,
   env: Record<string, string>,
   maxLogLines: number | undefined,
-  entry?: string[],
+  spawnWith: Pick<StartOptions, 'entry' | 'node'>,
 ): ClusterNode {
   let current: AppNode | undefined;
   return {
@@ -140,7 +138,8 @@ function clusterNode(
         nodeId,
         env: { ...env, PORT: String(port) },
         ...(maxLogLines ? { maxLogLines } : {}),
-        ...(entry ? { entry } : {}),
+        ...(spawnWith.entry ? { entry: spawnWith.entry } : {}),
+        ...(spawnWith.node ? { node: spawnWith.node } : {}),
       });
     },
   };
