@@ -1,63 +1,19 @@
 import { type Logger, pino } from 'pino';
-import { LOG_SERIALIZERS } from './log-privacy.js';
+import { censorSecrets, LOG_SERIALIZERS } from './log-privacy.js';
 
 export type { Logger };
-
-/**
- * Every path that can carry a secret. Request headers and config objects are logged in places,
- * so the redaction list covers them wherever they sit in a log line.
- */
-const REDACTED_PATHS = [
-  'authorization',
-  '*.authorization',
-  'headers.authorization',
-  '*.headers.authorization',
-  'headers.cookie',
-  '*.headers.cookie',
-  'token',
-  '*.token',
-  'accessToken',
-  '*.accessToken',
-  'stateKey',
-  '*.stateKey',
-  'redisUrl',
-  '*.redisUrl',
-  'REDIS_URL',
-  'MCP_STATE_KEY',
-  'MCP_STATE_KEY_PREVIOUS',
-  'previousStateKey',
-  '*.previousStateKey',
-  'AUTH_API_KEYS',
-  '*.AUTH_API_KEYS',
-  'AUTH_ADMIN_API_KEYS',
-  '*.AUTH_ADMIN_API_KEYS',
-  'apiKeys',
-  '*.apiKeys',
-  'auth.apiKeys',
-  '*.auth.apiKeys',
-  'adminApiKeys',
-  '*.adminApiKeys',
-  'auth.adminApiKeys',
-  '*.auth.adminApiKeys',
-  'authInfo.token',
-  '*.authInfo.token',
-  'headers["x-api-key"]',
-  '*.headers["x-api-key"]',
-  'headers["set-cookie"]',
-  '*.headers["set-cookie"]',
-  'password',
-  '*.password',
-  'secret',
-  '*.secret',
-];
 
 export function createLogger(options: { level: string; nodeId: string }): Logger {
   return pino({
     level: options.level,
     base: { nodeId: options.nodeId },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    formatters: {
+      level: (label) => ({ level: label }),
+      // Secrets (credentials, keys, URLs with passwords) censored wherever they sit: app/log-privacy.ts.
+      log: censorSecrets,
+      bindings: censorSecrets,
+    },
     // Session ids hashed, error payloads (Redis command arguments) dropped: app/log-privacy.ts.
     serializers: LOG_SERIALIZERS,
   });
