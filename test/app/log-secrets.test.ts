@@ -22,6 +22,9 @@ logger.info({ token: 'top-token', password: 'top-password', secret: 'top-secret'
 logger.info({ any: deep, list: [{ accessToken: 'in-a-list' }] }, 'deep');
 logger.info({ err }, 'error');
 logger.info({ requestId: 'r-1', method: 'POST', route: '/mcp', status: 200, durationMs: 3 }, 'plain');
+const child = logger.child({ component: 'child', token: 'child-binding-token' });
+child.info('child');
+child.child({ password: 'grandchild-password' }).info('grandchild');
 process.stderr.write(JSON.stringify({ config, request, deep, headers: err.headers }));
 `;
 
@@ -38,6 +41,8 @@ const SECRETS = [
   'top-password',
   'top-secret',
   'in-a-list',
+  'child-binding-token',
+  'grandchild-password',
 ];
 
 describe('log lines censor secrets wherever they sit', () => {
@@ -54,7 +59,16 @@ describe('log lines censor secrets wherever they sit', () => {
 
   it('writes every line, and none holds a secret', () => {
     expect(run.status, run.stderr).toBe(0);
-    expect(lines.map((line) => line.msg)).toEqual(['config', 'request', 'top', 'deep', 'error', 'plain']);
+    expect(lines.map((line) => line.msg)).toEqual([
+      'config',
+      'request',
+      'top',
+      'deep',
+      'error',
+      'plain',
+      'child',
+      'grandchild',
+    ]);
     for (const secret of SECRETS) expect(run.stdout).not.toContain(secret);
   });
 
@@ -83,6 +97,12 @@ describe('log lines censor secrets wherever they sit', () => {
     });
     expect(byMsg('error').err.stack).toContain('Error: boom');
     expect(byMsg('plain')).toMatchObject({ requestId: 'r-1', method: 'POST', route: '/mcp', status: 200 });
+    expect(byMsg('child')).toMatchObject({ component: 'child', token: '[redacted]' });
+    expect(byMsg('grandchild')).toMatchObject({
+      component: 'child',
+      token: '[redacted]',
+      password: '[redacted]',
+    });
   });
 
   it('leaves the logged objects as they were', () => {
