@@ -1,7 +1,9 @@
+import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import type { Agent } from 'undici';
 import { JsonRpcCode, jsonRpcErrorBody } from '../errors.js';
+import { sendEventStreamHeaders } from '../http/event-stream-headers.js';
 import type { Logger } from '../logger.js';
 import { principalOf } from '../mcp/principal.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
@@ -222,7 +224,7 @@ function respond(
   }
   if (isStream) {
     // Event-stream headers go out now, not with the first event, which may be minutes away.
-    res.flushHeaders();
+    sendUpstreamStreamHeaders(res);
     const stream: OpenStream = {
       close: () => {
         source.unpipe(res);
@@ -242,6 +244,15 @@ function respond(
   source.once('error', () => res.destroy());
   res.once('close', () => answer.body.destroy());
   source.pipe(res);
+}
+
+/**
+ * An upstream's event-stream headers, sent now but with the upstream's first chunk when it came
+ * with them (its priming event: the id its client resumes from), which the pipe writes a tick after
+ * the headers (app/http/event-stream-headers.ts).
+ */
+export function sendUpstreamStreamHeaders(res: ServerResponse): void {
+  sendEventStreamHeaders(res, setImmediate);
 }
 
 /**

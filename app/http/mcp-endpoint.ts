@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import {
   isLegacyRequest,
@@ -15,6 +14,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { StreamableSessionManager } from '../sessions/streamable-session-manager.js';
 import type { FleetStore } from '../store/types.js';
+import { flushEventStreamHeaders } from './event-stream-headers.js';
 import { type Admission, takeAdmission } from './rate-limit.js';
 
 /**
@@ -64,42 +64,4 @@ export function createMcpEndpoint(deps: {
       : handler;
     return handle(req, flushEventStreamHeaders(res), req.body);
   };
-}
-
-/**
- * The Node adapter writes headers with the first body chunk. An event stream whose first chunk
- * is a heartbeat 15 s away would leave the client waiting for headers, and a client whose node
- * dies in that window never sees a response to reconnect from. Send event-stream headers at once.
- *
- * "At once" is the end of the current tick, in the same write as what the stream has ready by then:
- * a POST's stream opens with its priming event (the id a client resumes from), and the call runs
- * on in the same tick. Flushed alone, the headers went out first and the priming event only with
- * the call's answer (0.7 ms later at p50 on a quiet node). A node killed in that window (a client
- * under CPU load had held the headers alone for 170 ms when it happened) left the client with a
- * stream it could not resume, and a call that waited out its timeout (test/e2e/cluster-faults.test.ts,
- * kill -9). Corked until the tick ends, the headers never go out without it
- * (test/app/event-stream-headers.test.ts).
- */
-export function flushEventStreamHeaders<T extends ServerResponse>(res: T): T {
-  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => T;
-  (res as { writeHead: unknown }).writeHead = (...args: unknown[]) => {
-    const result = writeHead(...args);
-    const contentType = res.getHeader('content-type') ?? findContentType(args[1]) ?? findContentType(args[2]);
-    if (typeof contentType === 'string' && contentType.startsWith('text/event-stream')) {
-      const socket = res.socket;
-      socket?.cork();
-      res.flushHeaders();
-      process.nextTick(() => socket?.uncork());
-    }
-    return result;
-  };
-  return res;
-}
-
-function findContentType(headers: unknown): string | undefined {
-  if (!headers || typeof headers !== 'object') return undefined;
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.toLowerCase() === 'content-type' && typeof value === 'string') return value;
-  }
-  return undefined;
 }

@@ -9,6 +9,7 @@ import {
   type RequestId,
   type Transport,
 } from '@modelcontextprotocol/server';
+import { sendEventStreamHeaders } from '../../http/event-stream-headers.js';
 
 /**
  * The most a stream may have queued for a client that does not read (a stalled or vanished
@@ -55,7 +56,7 @@ export class SseStreamTransport implements Transport {
     return !this.closed;
   }
 
-  /** Sends the headers at once (see flushEventStreamHeaders) and starts the keep-alive comments. */
+  /** Sends the headers at once (see sendEventStreamHeaders) and starts the keep-alive comments. */
   async start(): Promise<void> {
     this.res.writeHead(200, {
       'content-type': 'text/event-stream',
@@ -63,7 +64,7 @@ export class SseStreamTransport implements Transport {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    this.res.flushHeaders();
+    sendEventStreamHeaders(this.res);
     this.res.on('close', () => this.finish());
     this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), this.options.heartbeatMs);
     this.keepAlive.unref();
