@@ -215,10 +215,13 @@ export class StreamableSessionManager {
     if (!isWellFormedSessionId(sessionId)) return sessionNotFoundResponse();
 
     const principal = principalOf(options.authInfo);
+    // A POST for a session this node holds no instance of restores it: the check then brings the
+    // whole record, so that the restore needs no round trip of its own.
+    const withRecord = request.method === 'POST' && !this.holds(sessionId);
     // The rate limit and the session check are sent together and awaited together: one round trip
     // in series. Each touches one hash slot, as Redis Cluster requires.
     const [status, refusal] = await Promise.all([
-      this.options.store.touch(sessionId, principal),
+      this.options.store.touch(sessionId, principal, { withRecord }),
       options.admit?.(),
     ]);
     if (refusal) return refusal;
@@ -271,7 +274,7 @@ export class StreamableSessionManager {
     let session = this.acquire(sessionId);
     let response: Response;
     try {
-      session ??= this.hold(sessionId, await this.restore(sessionId, options));
+      session ??= this.hold(sessionId, await this.restore(sessionId, options, status.record));
       // The client may have set its logging level through another node since this instance last served.
       if (session.loggingLevel !== status.loggingLevel)
         applyLoggingLevel(session, sessionId, status.loggingLevel);
@@ -472,14 +475,14 @@ export class StreamableSessionManager {
 
   /**
    * Concurrent restores of one id share one promise, so a burst builds one transport. Only a
-   * restore reads the whole record (the session check returns just its principal).
+   * restore needs the whole record: the session check brought it when this node had no instance,
+   * and it is read here otherwise (an instance closed between the check and now).
    */
-  private restore(sessionId: string, options: HandleOptions): Promise<LiveSession> {
+  private restore(sessionId: string, options: HandleOptions, checked?: SessionRecord): Promise<LiveSession> {
     const pending = this.restoring.get(sessionId);
     if (pending) return pending;
     const started = performance.now();
-    const restoring = this.options.store
-      .get(sessionId)
+    const restoring = (checked ? Promise.resolve(checked) : this.options.store.get(sessionId))
       .then((record) => {
         // Deleted between the check and this read: the client gets the 404 it would have got a moment later.
         if (record === null) throw new SessionGoneError();
@@ -501,6 +504,11 @@ export class StreamableSessionManager {
       .finally(() => this.restoring.delete(sessionId));
     this.restoring.set(sessionId, restoring);
     return restoring;
+  }
+
+  /** Whether this node has an instance of the session, busy, warm or being restored. */
+  private holds(sessionId: string): boolean {
+    return this.busy.has(sessionId) || this.warm.has(sessionId) || this.restoring.has(sessionId);
   }
 
   /** Takes a warm or busy instance for one more request or stream, or undefined if none is here. */

@@ -16,7 +16,7 @@ import {
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis-connection.js';
 import { classifyRedisError, isOutage } from './redis-errors.js';
-import { defineScripts } from './redis-store.js';
+import { defineScripts, fieldsOf } from './redis-store.js';
 
 /** How long a resumed request stream follows a call still running on another node. */
 const RESUME_FOLLOW_MS = 30_000;
@@ -225,12 +225,6 @@ function nextPosition(position: string): string {
 
 function isResponse(message: JSONRPCMessage): boolean {
   return 'result' in message || 'error' in message;
-}
-
-function fieldsOf(flat: string[]): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-  return fields;
 }
 
 /** Compares two `<ms>-<seq>` positions. */

@@ -64,7 +64,7 @@ export function createMemoryStore(options: {
         expiresAt: now() + ttlMs,
       });
     },
-    async touch(id, principal) {
+    async touch(id, principal, options) {
       const entry = live(records, id);
       if (!entry) return null;
       const { loggingLevel } = entry.value;
@@ -75,7 +75,8 @@ export function createMemoryStore(options: {
       entry.expiresAt = now() + ttlMs;
       const memory = live(memories, `session:${id}`);
       if (memory) memory.expiresAt = entry.expiresAt;
-      return owner;
+      if (!options?.withRecord) return owner;
+      return { ...owner, record: { ...entry.value, subscriptions: [...entry.value.subscriptions] } };
     },
     async get(id) {
       const entry = live(records, id);

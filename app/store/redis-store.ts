@@ -92,18 +92,23 @@ export function createRedisStore(deps: {
       timed('session.create', async () => {
         await scripts.createSession(keys.session(record.id), sessionTtlSeconds, ...encodeRecord(record));
       }),
-    touch: (id, principal) =>
+    touch: (id, principal, options) =>
       timed('session.touch', async () => {
         const status = (await scripts.touchSession(
           keys.session(id),
           keys.sessionMemory(id),
           sessionTtlSeconds,
+          options?.withRecord ? '1' : '0',
           ...(principal === undefined ? [] : [principal]),
-        )) as [string, string] | null;
+        )) as string[] | null;
         if (status === null) return null;
-        return status[1] === ''
-          ? { principal: status[0] }
-          : { principal: status[0], loggingLevel: status[1] };
+        const [owner = '', loggingLevel = '', ...recordFields] = status;
+        const record = recordFields.length > 0 ? decodeRecord(id, fieldsOf(recordFields)) : undefined;
+        return {
+          principal: owner,
+          ...(loggingLevel === '' ? {} : { loggingLevel }),
+          ...(record ? { record } : {}),
+        };
       }),
     get: (id) =>
       timed('session.get', async () => {
@@ -198,6 +203,13 @@ function encodeRecord(record: SessionRecord): string[] {
     'createdAt',
     String(record.createdAt),
   ];
+}
+
+/** A reply's flat `[field, value, …]` (HGETALL, a Stream entry) as an object. */
+export function fieldsOf(flat: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+  return fields;
 }
 
 function decodeRecord(id: string, fields: Record<string, string>): SessionRecord {

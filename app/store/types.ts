@@ -21,6 +21,8 @@ export interface SessionRecord {
 export interface SessionStatus {
   principal: string;
   loggingLevel?: string;
+  /** The whole record, when it was asked for (`withRecord`) and the caller's principal matched. */
+  record?: SessionRecord;
 }
 
 export interface SessionStore {
@@ -29,9 +31,10 @@ export interface SessionStore {
    * Re-checks the record and slides its TTL in one round trip, on every request. Returns null when
    * the session has expired or was deleted, on any node. Given the caller's principal, a session
    * of another principal is reported without being touched: a stranger's request must not keep it
-   * alive.
+   * alive. `withRecord`: a node about to restore the session gets the whole record in the same
+   * round trip (not for a session of another principal).
    */
-  touch(id: string, principal?: string): Promise<SessionStatus | null>;
+  touch(id: string, principal?: string, options?: { withRecord?: boolean }): Promise<SessionStatus | null>;
   /** The whole record, for a node that rebuilds the session; null when it is gone. */
   get(id: string): Promise<SessionRecord | null>;
   /** Sets the session's logging level (`logging/setLevel`), only if the session still exists. */

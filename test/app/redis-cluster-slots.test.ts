@@ -100,6 +100,18 @@ describe('one hash slot per script and per multi-key command (a real 3-shard Red
     expect(await store.memory.remember({ kind: 'session', sessionId }, 'k', 'v')).toBe(true);
     expect(await store.memory.remember({ kind: 'principal', principal }, 'k', 'v')).toBe(true);
     expect(await store.sessions.touch(sessionId, principal)).toEqual({ principal, loggingLevel: 'info' });
+    // A node about to restore the session gets the record with the check; a stranger does not.
+    expect((await store.sessions.touch(sessionId, principal, { withRecord: true }))?.record).toMatchObject({
+      id: sessionId,
+      principal,
+      initializeParams: { protocolVersion: '2025-06-18' },
+      loggingLevel: 'info',
+      subscriptions: ['test://a'],
+    });
+    expect(await store.sessions.touch(sessionId, 'key:stranger', { withRecord: true })).toEqual({
+      principal,
+      loggingLevel: 'info',
+    });
     expect(await store.sessions.get(sessionId)).toMatchObject({
       protocolVersion: '2025-06-18',
       loggingLevel: 'info',
