@@ -60,7 +60,7 @@ export function createMemoryStore(options: {
   const sessions: SessionStore = {
     async create(record) {
       records.set(record.id, {
-        value: { ...record, subscriptions: [...record.subscriptions] },
+        value: copyOf(record),
         expiresAt: now() + ttlMs,
       });
     },
@@ -76,11 +76,11 @@ export function createMemoryStore(options: {
       const memory = live(memories, `session:${id}`);
       if (memory) memory.expiresAt = entry.expiresAt;
       if (!options?.withRecord) return owner;
-      return { ...owner, record: { ...entry.value, subscriptions: [...entry.value.subscriptions] } };
+      return { ...owner, record: copyOf(entry.value) };
     },
     async get(id) {
       const entry = live(records, id);
-      return entry ? { ...entry.value, subscriptions: [...entry.value.subscriptions] } : null;
+      return entry ? copyOf(entry.value) : null;
     },
     async setLoggingLevel(id, level) {
       const entry = live(records, id);
@@ -152,4 +152,9 @@ export function createMemoryStore(options: {
     ping: async () => 0,
     close: async () => clearInterval(sweep),
   };
+}
+
+/** A record to store or hand out: no caller shares the store's own (its subscriptions list is mutable). */
+function copyOf(record: SessionRecord): SessionRecord {
+  return { ...record, subscriptions: [...record.subscriptions] };
 }
