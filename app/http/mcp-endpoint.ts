@@ -1,10 +1,10 @@
-import { toNodeHandler } from '@modelcontextprotocol/node';
+import { RequestError } from '@hono/node-server';
 import {
   isLegacyRequest,
   type McpHandlerRequestOptions,
   type McpHttpHandler,
 } from '@modelcontextprotocol/server';
-import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
+import type { Request as ExpressRequest } from 'express';
 import {
   JsonRpcCode,
   jsonRpcErrorResponse,
@@ -14,8 +14,8 @@ import {
 import type { Logger } from '../logger.js';
 import type { StreamableSessionManager } from '../sessions/streamable-session-manager.js';
 import type { FleetStore } from '../store/types.js';
-import { flushEventStreamHeaders } from './event-stream-headers.js';
 import { type Admission, takeAdmission } from './rate-limit.js';
+import { serveWebHandler } from './web-adapter.js';
 
 /**
  * `/mcp`: one endpoint, two eras, any node. 2026-07-28 requests (which carry the per-request
@@ -51,17 +51,25 @@ export function createMcpEndpoint(deps: {
     }
   };
 
-  const adapterOptions = {
-    onerror: (err: Error) => deps.logger.warn({ err: err.message }, 'MCP request failed in the HTTP adapter'),
-  };
-  const handler = toNodeHandler({ fetch }, adapterOptions);
-  return (req: ExpressRequest, res: ExpressResponse) => {
-    // The adapter passes only authInfo and the parsed body through: a deferred rate limit
-    // (app/http/rate-limit.ts) rides in a per-request wrapper.
-    const admit = takeAdmission(req);
-    const handle = admit
-      ? toNodeHandler({ fetch: (request, options) => fetch(request, options, admit) }, adapterOptions)
-      : handler;
-    return handle(req, flushEventStreamHeaders(res), req.body);
-  };
+  return serveWebHandler(
+    // Express parsed the body and authenticated the caller; a deferred rate limit
+    // (app/http/rate-limit.ts) is sent with the session check.
+    (request, req: ExpressRequest) =>
+      fetch(
+        request,
+        {
+          ...(req.auth !== undefined && { authInfo: req.auth }),
+          ...(req.body !== undefined && { parsedBody: req.body }),
+        },
+        takeAdmission(req),
+      ),
+    {
+      onError: (err) => {
+        if (err instanceof RequestError)
+          return jsonRpcErrorResponse(400, JsonRpcCode.InvalidRequest, `Bad request: ${err.message}`);
+        deps.logger.error({ err }, 'unhandled error serving /mcp');
+        return jsonRpcErrorResponse(500, JsonRpcCode.InternalError, 'Internal server error');
+      },
+    },
+  );
 }

@@ -10,11 +10,13 @@ import { waitFor } from '../helpers/ports.js';
  * kill -9 may come at any moment. Two shapes of stream, each with the node stalling (a synchronous
  * stretch, as a node under CPU load spends one) after the headers are sent and before the first
  * event is written:
- * - `/mcp`: the SDK's Node adapter (`toNodeHandler`) with the node's header flush, and a stream
- *   shaped as the SDK's: the priming event queued before the response is returned, then the call
- *   running on in the same tick before its answer;
+ * - `/mcp`: the node's web adapter (app/http/web-adapter.ts, `serveWebHandler`, as `/mcp` uses it)
+ *   on a stream shaped as the SDK's: the priming event queued before the response is returned, the
+ *   answer later. The adapter writes the headers and the priming event back to back, so the stall
+ *   comes where a busy node can lose the CPU: right after its first write to the socket;
  * - `/piped`: the gateway's (app/gateway/proxy.ts, sendUpstreamStreamHeaders): an upstream's stream
- *   piped through, its priming event already received with the upstream's headers.
+ *   piped through, its priming event already received with the upstream's headers, and the stall
+ *   queued before the pipe's first write.
  *
  * What a client must never hold is the headers without the id: the v1 client resumes a broken POST
  * stream only from an event id, so if the node dies then, its call waits out its timeout. That is
@@ -25,34 +27,44 @@ const STALL_MS = 600;
 const SERVER = `
 import { createServer } from 'node:http';
 import { PassThrough } from 'node:stream';
-import { toNodeHandler } from '@modelcontextprotocol/node';
-import { flushEventStreamHeaders } from './app/http/event-stream-headers.ts';
+import { serveWebHandler } from './app/http/web-adapter.ts';
 import { sendUpstreamStreamHeaders } from './app/gateway/proxy.ts';
 const encoder = new TextEncoder();
 const PRIMING = 'id: stream-1_0-0\\nretry: 1000\\ndata: \\n\\n';
 const ANSWER = 'event: message\\nid: stream-1_0-1\\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\\n\\n';
 const stall = () => { const until = Date.now() + ${STALL_MS}; while (Date.now() < until) {} };
-const adapter = toNodeHandler({
-  fetch: async () => {
-    let answered = false;
+// The node is descheduled right after its first write to the client's socket, as a node under CPU
+// load may be between any two writes: whatever that write held is all the client has.
+const stallAfterFirstWrite = (socket) => {
+  const write = socket.write;
+  socket.write = function (...args) {
+    socket.write = write;
+    const written = write.apply(this, args);
+    stall();
+    return written;
+  };
+};
+const adapter = serveWebHandler(
+  async () => {
     const body = new ReadableStream({
       start(controller) {
         controller.enqueue(encoder.encode(PRIMING));
-      },
-      // Pulled once the adapter has read the priming event, after writeHead: the call runs on.
-      pull(controller) {
-        if (answered) return;
-        answered = true;
-        stall();
-        controller.enqueue(encoder.encode(ANSWER));
-        controller.close();
+        // The call runs on; its answer comes later.
+        setTimeout(() => {
+          controller.enqueue(encoder.encode(ANSWER));
+          controller.close();
+        }, 50);
       },
     });
     return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
   },
-});
+  { onError: () => new Response(null, { status: 500 }) },
+);
 const server = createServer((req, res) => {
-  if (req.url === '/mcp') return adapter(req, flushEventStreamHeaders(res));
+  if (req.url === '/mcp') {
+    stallAfterFirstWrite(req.socket);
+    return adapter(req, res);
+  }
   // The gateway (app/gateway/proxy.ts): headers, then the upstream's body piped on.
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   sendUpstreamStreamHeaders(res);
@@ -105,7 +117,7 @@ async function firstBytesBeforeTheKill(path: string): Promise<string> {
 
 describe('event-stream headers leave the node with the first event', () => {
   it.each([
-    ['/mcp', 'a POST stream through the SDK adapter'],
+    ['/mcp', "a POST stream through the node's web adapter"],
     ['/piped', "an upstream's stream through the gateway"],
   ])(
     '%s: a client that has the headers of %s has its resumption id, even if the node dies right then',
