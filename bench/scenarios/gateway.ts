@@ -125,8 +125,9 @@ export async function gateway(ctx: BenchContext): Promise<ScenarioReport> {
         `| calls/s at ${CONNECTIONS} connections (median of ${ctx.settings.runs}, min–max) | ${fmt(median(rates.direct))} (${spread(rates.direct)}) | ${fmt(median(rates.proxied))} (${spread(rates.proxied)}) | **${fmt(throughputRatio, 2)}×** (${spread(ratios, 2)}) |`,
         `| Redis round trips per pinned call (MONITOR, ${ROUND_TRIP_CALLS} calls) | 0 | ${fmt(withoutLimits, 2)} without rate limits, ${fmt(withLimits, 2)} with them | |`,
         '',
-        'The one round trip with rate limits on is the shared per-IP limiter (rate-limiter-flexible), which the app runs',
-        'on every request, proxied or not; routing a pinned request reads only the token and local memory.',
+        'The one round trip with rate limits on is the per-principal limit, shared by every node through Redis, which the',
+        "app runs on every authenticated request, proxied or not (the per-IP limit is counted in each node's memory);",
+        'routing a pinned request reads only the token and local memory.',
       ].join('\n'),
     };
   } finally {
