@@ -36,9 +36,10 @@ export function serveWebHandler<Req extends IncomingMessage>(
   const listener = getRequestListener(
     async (request, env) => {
       const incoming = env.incoming as Req;
-      const response = await handle(request, incoming);
-      if (incoming.httpVersion === '1.1' && isEventStream(response))
-        response.headers.set('transfer-encoding', 'chunked');
+      let response = await handle(request, incoming);
+      if (!isEventStream(response)) return response;
+      if (incoming.method === 'GET') response = new Response(endingOnError(response.body), response);
+      if (incoming.httpVersion === '1.1') response.headers.set('transfer-encoding', 'chunked');
       return response;
     },
     {
@@ -51,7 +52,30 @@ export function serveWebHandler<Req extends IncomingMessage>(
   return (req, res) => listener(req, flushEventStreamHeaders(res));
 }
 
-function isEventStream(response: Response): boolean {
+/**
+ * A GET stream's node cuts it by erroring its body: a client that stopped reading (its queue is
+ * dropped at once), a replay that failed (app/sessions/get-streams.ts, resumed-request-stream.ts).
+ * Whoever cuts it logs why; the response then ends, and the client resumes from the last event id
+ * it read. Hono's adapter would instead print the error with its stack to stderr, outside the JSON
+ * log, and reset the connection. (POST streams are the session manager's, which ends them itself.)
+ */
+function endingOnError(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch {
+        controller.close();
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+function isEventStream(response: Response): response is Response & { body: ReadableStream<Uint8Array> } {
   return (
     response.body !== null &&
     !response.headers.has('content-length') &&

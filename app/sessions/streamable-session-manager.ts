@@ -591,9 +591,11 @@ export class StreamableSessionManager {
           }
           closed();
           controller.close();
-        } catch (err) {
+        } catch {
+          // The SDK's stream failed: the response ends, and the client resumes from the last id
+          // it read (an error here would reach stderr through the adapter; web-adapter.ts).
           closed();
-          controller.error(err);
+          controller.close();
         }
       },
       cancel(reason) {
