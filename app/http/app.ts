@@ -48,6 +48,10 @@ export function createHttpApp(deps: {
   app.use(deps.security.afterParsing);
   app.all('/mcp', deps.mcp);
   if (deps.legacySse) app.use(deps.legacySse);
+  // Any other path: a JSON-RPC error, as every other refusal is, not Express's HTML page.
+  app.use((_req, res) => {
+    res.status(404).json(jsonRpcErrorBody(JsonRpcCode.InvalidRequest, 'Not found: no such endpoint'));
+  });
   app.use(jsonBodyErrors(deps.logger));
   return app;
 }

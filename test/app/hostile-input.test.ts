@@ -206,6 +206,24 @@ describe('hostile input: the right 4xx, never a 5xx, no crash, no Redis change',
     expect(await snapshotRedis(client, 'test:', RATE_LIMIT_KEYS)).toEqual(before);
   });
 
+  it('answers a path it does not serve with 404 and a JSON-RPC error, not an HTML page', async () => {
+    for (const [method, path] of [
+      ['POST', '/nope'],
+      ['GET', '/mcp/extra'],
+      ['DELETE', '/'],
+    ] as const) {
+      const response = await fetch(new URL(path, node.url), {
+        method,
+        headers: as(KEY_ALICE),
+        ...(method === 'POST' && { body: '{}' }),
+      });
+      count(response.status);
+      expect(response.status, `${method} ${path}`).toBe(404);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32600 } });
+    }
+  });
+
   it('answers the named hostile cases with the right 4xx and leaves Redis as it was', async () => {
     const before = await snapshotRedis(client, 'test:', RATE_LIMIT_KEYS);
     // A raw initialize, so no client stream is left to touch the session after it expires.
