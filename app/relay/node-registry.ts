@@ -20,24 +20,27 @@ export class NodeRegistry {
   private timer: NodeJS.Timeout | undefined;
   // Register as soon as the connection is (again) up, not only at the next tick: a node is
   // relayed to as soon as it serves its first request.
-  private readonly renew = () => {
+  private readonly renew = (): Promise<unknown> =>
     this.deps.redis
       .set(this.deps.keys.liveNode(this.deps.address), '1', 'PX', ENTRY_TTL_MS)
       // Redis is down or failing over (readiness says so): the entry lapses, and is back on the next renewal.
       .catch((err: Error) =>
         this.deps.logger.debug({ err: err.message }, 'could not renew the node registry entry'),
       );
-  };
 
   constructor(private readonly deps: { redis: RedisClient; keys: Keys; address: string; logger: Logger }) {}
 
-  /** Registers this process now and keeps renewing until `close()`; idempotent. */
-  start(): void {
+  /**
+   * Registers this process and keeps renewing until `close()`; idempotent. Resolves once the first
+   * registration was answered (or failed: it is retried every second), so that a peer relaying to
+   * this node right after it started does not find it missing and answer `unreachable`.
+   */
+  async start(): Promise<void> {
     if (this.timer) return;
-    this.renew();
     this.deps.redis.on('ready', this.renew);
     this.timer = setInterval(this.renew, RENEW_EVERY_MS);
     this.timer.unref();
+    await this.renew();
   }
 
   async isAlive(address: string): Promise<boolean> {

@@ -101,9 +101,9 @@ export class RedisNodeRelay implements NodeRelay {
    * (retried until answered, see SubscriberWatch).
    */
   async start(): Promise<void> {
-    this.registry.start();
+    const registered = this.registry.start();
     this.drainTimer ??= setInterval(() => this.drain(), DRAIN_EVERY_MS).unref();
-    await this.deps.subscriber.ssubscribe(this.channel);
+    await Promise.all([registered, this.deps.subscriber.ssubscribe(this.channel)]);
     this.drain();
   }
 
