@@ -4,6 +4,7 @@ import { RedisNodeRelay } from '../../app/relay/redis-relay.js';
 import { createKeys } from '../../app/store/keys.js';
 import { connectRedis, type RedisClient, waitUntilReady } from '../../app/store/redis-connection.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * Review §1 finding 9: pub/sub is at most once, so a relayed message published while its target's
@@ -88,5 +89,40 @@ describe('the node relay delivers through an inbox (real Redis)', () => {
     expect(outcome).toBe('timeout');
     expect(Date.now() - startedAt).toBeLessThan(2_000);
     expect(await admin.llen(inbox)).toBe(10_000);
+  });
+  it('a relay that has started is reachable at once, even when its commands are slow to land', async () => {
+    // The target's commands (its registry entry among them) reach Redis 300 ms late; its
+    // subscription does not go through the proxy, so it is answered at once.
+    const proxy: TcpProxy = await startTcpProxy(redis.port, {
+      intercept: (_chunk, forward) => setTimeout(forward, 300),
+    });
+    try {
+      const { relay: sender } = await startRelay('early-sender');
+      const publisher = connectRedis(
+        { url: proxy.url, cluster: false },
+        { logger, role: 'commands', nodeId: 'early', subscriber: false },
+      );
+      clients.push(publisher);
+      expect(await waitUntilReady(publisher, 5_000)).toBe(true);
+      const target = new RedisNodeRelay({
+        publisher,
+        subscriber: connect('subscriber', true),
+        keys,
+        nodeId: 'early',
+        logger,
+      });
+      relays.push(target);
+      target.onEnvelope('sse-messages', async () => 'delivered');
+      await target.start();
+      // A peer relays to it as soon as it serves: it must not be taken for dead.
+      const envelope = {
+        kind: 'sse-messages' as const,
+        sessionId: 's-early',
+        messages: [{ jsonrpc: '2.0' as const, id: 1, method: 'ping' }],
+      };
+      expect(await sender.send(target.address, envelope)).toBe('delivered');
+    } finally {
+      await proxy.close();
+    }
   });
 });
