@@ -15,38 +15,26 @@ import type { ServerResponse } from 'node:http';
  *
  * The end of the tick is soon enough for the SDK's streams, whose first event is queued before the
  * response is returned, and it holds the answer no longer than Node's own cork of a write does. A
- * piped stream writes its first chunk a tick later: the gateway passes `setImmediate`.
+ * piped stream writes its first chunk a tick later: the gateway passes `setImmediate`. `/mcp`'s web
+ * adapter flushes the headers itself and only needs the hold (`holdWrites`).
  */
 export function sendEventStreamHeaders(
   res: ServerResponse,
   release: (uncork: () => void) => unknown = process.nextTick,
 ): void {
-  const socket = res.socket;
-  socket?.cork();
+  holdWrites(res, release);
   res.flushHeaders();
-  release(() => socket?.uncork());
 }
 
 /**
- * The Node adapter of the SDK writes headers with the first body chunk; this makes it send an
- * event stream's headers at once (sendEventStreamHeaders) as soon as it writes them.
+ * Holds what is written to the response's socket until `release` runs its callback, to leave in
+ * one write: for a writer that flushes the headers itself (the web adapter, web-adapter.ts).
  */
-export function flushEventStreamHeaders<T extends ServerResponse>(res: T): T {
-  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => T;
-  (res as { writeHead: unknown }).writeHead = (...args: unknown[]) => {
-    const result = writeHead(...args);
-    const contentType = res.getHeader('content-type') ?? findContentType(args[1]) ?? findContentType(args[2]);
-    if (typeof contentType === 'string' && contentType.startsWith('text/event-stream'))
-      sendEventStreamHeaders(res);
-    return result;
-  };
-  return res;
-}
-
-function findContentType(headers: unknown): string | undefined {
-  if (!headers || typeof headers !== 'object') return undefined;
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.toLowerCase() === 'content-type' && typeof value === 'string') return value;
-  }
-  return undefined;
+export function holdWrites(
+  res: ServerResponse,
+  release: (uncork: () => void) => unknown = process.nextTick,
+): void {
+  const socket = res.socket;
+  socket?.cork();
+  release(() => socket?.uncork());
 }

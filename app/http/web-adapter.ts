@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
-import { flushEventStreamHeaders } from './event-stream-headers.js';
+import { holdWrites } from './event-stream-headers.js';
 
 /**
  * Serves a web-standard handler (`Request` in, `Response` out: the SDK's transports and
@@ -19,9 +19,9 @@ import { flushEventStreamHeaders } from './event-stream-headers.js';
  * a timer (at least 1 ms) for a second chunk; a stream's call answers a few microtasks after its
  * priming event, so every 2025-era call waited that timer (p50 at one client at a time: 3 ms against
  * 2 ms). An event stream is therefore sent as chunked (`Transfer-Encoding`, which Node would choose
- * for it anyway), which the adapter writes as it comes, and its headers go out as
- * event-stream-headers.ts sends them: at once, in one write with what the stream has ready by the
- * end of the tick (the priming event, the id a client resumes from).
+ * for it anyway), which the adapter writes as it comes: it flushes the headers at once, and the
+ * socket is held until the end of the tick (event-stream-headers.ts), so that they leave in one
+ * write with what the stream has ready by then (the priming event, the id a client resumes from).
  *
  * `overrideGlobalObjects: false` keeps the process's global `Request` and `Response` untouched
  * (the gateway's upstream calls and the SDK use them).
@@ -40,6 +40,9 @@ export function serveWebHandler<Req extends IncomingMessage>(
       if (!isEventStream(response)) return response;
       if (incoming.method === 'GET') response = new Response(endingOnError(response.body), response);
       if (incoming.httpVersion === '1.1') response.headers.set('transfer-encoding', 'chunked');
+      // The adapter flushes the headers at once (it has read nothing ahead) and writes what the
+      // stream has ready a few microtasks later: held until the end of the tick, they leave together.
+      holdWrites(env.outgoing as ServerResponse);
       return response;
     },
     {
@@ -49,7 +52,7 @@ export function serveWebHandler<Req extends IncomingMessage>(
       errorHandler: options.onError,
     },
   );
-  return (req, res) => listener(req, flushEventStreamHeaders(res));
+  return listener;
 }
 
 /**
